@@ -1,0 +1,50 @@
+"""Admin: configuration (equipment, operators, groups) and read-only views of cases and events."""
+
+from typing import Any
+
+from django.contrib import admin
+from django.http import HttpRequest
+
+from .models import Case, CaseEvent, EquipmentType, Notification
+
+
+@admin.register(EquipmentType)
+class EquipmentTypeAdmin(admin.ModelAdmin):
+    list_display = ["name", "reward_amount", "currency", "active", "position"]
+    list_editable = ["reward_amount", "active", "position"]
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Cases change only through the service layer; the admin only shows them."""
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(Case)
+class CaseAdmin(ReadOnlyAdmin):
+    # The contact is left out on purpose: its identifier is personal data.
+    list_display = ["id", "stage", "channel", "language", "owner", "received_at", "awaiting_since", "overdue_since"]
+    list_filter = ["stage", "channel", "language", "reward_state"]
+    exclude = ["contact"]
+    list_select_related = ["owner"]
+    show_full_result_count = False
+
+
+@admin.register(CaseEvent)
+class CaseEventAdmin(ReadOnlyAdmin):
+    list_display = ["id", "case_id", "kind", "actor", "created_at"]
+    list_filter = ["kind"]
+    list_select_related = ["actor"]
+    show_full_result_count = False
+
+
+@admin.register(Notification)
+class NotificationAdmin(ReadOnlyAdmin):
+    list_display = ["created_at", "kind", "count", "text"]

@@ -1,0 +1,310 @@
+"""The case desk's data: contacts, cases, their conversation, their timeline, equipment.
+
+Rules about how these change live in hotline/services.py; nothing else writes a stage.
+"""
+
+from decimal import Decimal
+from typing import Any
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+
+class Channel(models.TextChoices):
+    TELEGRAM = "telegram", _("Telegram")
+    PHONE = "phone", _("Phone")
+    WEB = "web", _("Web form")
+    API = "api", _("API")
+
+
+class Stage(models.TextChoices):
+    NEW = "new", _("New")
+    ASSIGNED = "assigned", _("Assigned")
+    IN_CONTACT = "in_contact", _("In contact")
+    VERIFIED = "verified", _("Verified")
+    PLANNING = "planning", _("Planning")
+    SURRENDERED = "surrendered", _("Surrendered")
+    CLOSED = "closed", _("Closed")
+
+
+OPEN_STAGES = (Stage.NEW, Stage.ASSIGNED, Stage.IN_CONTACT, Stage.VERIFIED, Stage.PLANNING)
+
+
+class CloseReason(models.TextChoices):
+    WITHDREW = "withdrew", _("Withdrew")
+    LOST_CONTACT = "lost_contact", _("Lost contact")
+    PROVOCATION = "provocation", _("Provocation (hostile or fake)")
+    DUPLICATE = "duplicate", _("Duplicate")
+    INFO_ONLY = "info_only", _("Information only")
+    REFERRED = "referred", _("Referred elsewhere")
+
+
+class RewardState(models.TextChoices):
+    NONE = "none", _("No reward")
+    DUE = "due", _("Due")
+    PAID = "paid", _("Paid")
+
+
+class Contact(models.Model):
+    """The person on the other end of one channel.
+
+    `identifier` and `display_name` are personal data: only hotline.identity reads or writes
+    them, and lookups go through `lookup_hash` (a keyed hash), never the identifier itself.
+    """
+
+    channel = models.CharField(max_length=16, choices=Channel.choices)
+    lookup_hash = models.CharField(max_length=64)
+    identifier = models.TextField()
+    display_name = models.TextField(blank=True)
+    language = models.CharField(max_length=8, blank=True)
+    unreachable_since = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["channel", "lookup_hash"], name="contact_unique_per_channel"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_channel_display()} contact {self.pk}"
+
+
+class Case(models.Model):
+    """One contact's path from first request to an outcome: the unit of the queue."""
+
+    contact = models.ForeignKey(Contact, on_delete=models.PROTECT, related_name="cases")
+    channel = models.CharField(max_length=16, choices=Channel.choices)
+    language = models.CharField(max_length=8, blank=True)
+    stage = models.CharField(max_length=16, choices=Stage.choices, default=Stage.NEW)
+    close_reason = models.CharField(max_length=16, choices=CloseReason.choices, blank=True)
+    # Where a reopened case goes back to.
+    stage_before_close = models.CharField(max_length=16, choices=Stage.choices, blank=True)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="cases"
+    )
+
+    received_at = models.DateTimeField(help_text=_("The first request of this case."))
+    last_request_at = models.DateTimeField()
+    assigned_at = models.DateTimeField(null=True, blank=True)
+    first_response_at = models.DateTimeField(null=True, blank=True)
+    # The SLA clock: set by the first unanswered request, cleared by a human answer.
+    awaiting_since = models.DateTimeField(null=True, blank=True)
+    at_risk_since = models.DateTimeField(null=True, blank=True)
+    overdue_since = models.DateTimeField(null=True, blank=True)
+    closed_at = models.DateTimeField(null=True, blank=True, help_text=_("Closed or surrendered."))
+
+    surrendered_at = models.DateTimeField(null=True, blank=True)
+    surrender_place = models.CharField(max_length=200, blank=True)
+    reward_state = models.CharField(max_length=8, choices=RewardState.choices, default=RewardState.NONE)
+    reward_paid_at = models.DateTimeField(null=True, blank=True)
+    triage = models.JSONField(default=dict, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        indexes = [
+            # The unassigned queue, longest wait first.
+            models.Index(
+                fields=["awaiting_since", "received_at"], name="case_unassigned_queue_idx",
+                condition=Q(owner__isnull=True, closed_at__isnull=True),
+            ),
+            # An operator's open cases.
+            models.Index(
+                fields=["owner", "awaiting_since", "received_at"], name="case_owner_open_idx",
+                condition=Q(closed_at__isnull=True),
+            ),
+            # The SLA sweep: only waits not yet flagged are indexed, so a sweep reads new work only.
+            models.Index(
+                fields=["awaiting_since"], name="case_overdue_sweep_idx",
+                condition=Q(closed_at__isnull=True, overdue_since__isnull=True, awaiting_since__isnull=False),
+            ),
+            models.Index(
+                fields=["awaiting_since"], name="case_at_risk_sweep_idx",
+                condition=Q(closed_at__isnull=True, at_risk_since__isnull=True, awaiting_since__isnull=False),
+            ),
+            models.Index(fields=["received_at"], name="case_received_idx"),
+            models.Index(fields=["stage"], name="case_stage_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return self.number
+
+    @property
+    def number(self) -> str:
+        return f"#{self.pk}"
+
+    @property
+    def is_open(self) -> bool:
+        return self.stage in OPEN_STAGES
+
+
+class Direction(models.TextChoices):
+    INBOUND = "inbound", _("Inbound")
+    OUTBOUND = "outbound", _("Outbound")
+    NOTE = "note", _("Internal note")
+
+
+class Delivery(models.TextChoices):
+    NOT_APPLICABLE = "", _("Not applicable")
+    QUEUED = "queued", _("Queued")
+    SENT = "sent", _("Sent")
+    FAILED = "failed", _("Failed")
+
+
+class Message(models.Model):
+    """One entry of a case's conversation. An inbound message is a request."""
+
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="messages")
+    direction = models.CharField(max_length=8, choices=Direction.choices)
+    channel = models.CharField(max_length=16, choices=Channel.choices)
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    body = models.TextField(blank=True)
+    # A logged phone call rather than a written message.
+    is_call = models.BooleanField(default=False)
+    # Sent by the bot, not a person: never a human answer.
+    is_automatic = models.BooleanField(default=False)
+    delivery = models.CharField(max_length=8, choices=Delivery.choices, blank=True, default="")
+    delivery_error = models.CharField(max_length=200, blank=True)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+    # The channel's own id for this message (a Telegram message_id), to apply edits.
+    external_id = models.CharField(max_length=64, blank=True)
+    # Makes intake idempotent: a retried delivery carries the same key and is stored once.
+    intake_key = models.CharField(max_length=128, null=True, blank=True, unique=True)
+    created_at = models.DateTimeField()
+    edited_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["case", "created_at"], name="message_case_time_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.get_direction_display()} message {self.pk} on case {self.case_id}"
+
+
+class EventKind(models.TextChoices):
+    CREATED = "created", _("Case opened")
+    REQUEST = "request", _("Request received")
+    REOPENED = "reopened", _("Reopened")
+    ASSIGNED = "assigned", _("Assigned")
+    UNASSIGNED = "unassigned", _("Returned to queue")
+    REPLIED = "replied", _("Replied")
+    CALL_LOGGED = "call_logged", _("Call logged")
+    NOTE_ADDED = "note_added", _("Note added")
+    STAGE_CHANGED = "stage_changed", _("Stage changed")
+    CLOSED = "closed", _("Closed")
+    EQUIPMENT_DECLARED = "equipment_declared", _("Equipment declared")
+    SURRENDERED = "surrendered", _("Surrender recorded")
+    REWARD_PAID = "reward_paid", _("Reward paid")
+    AT_RISK = "at_risk", _("Flagged at risk")
+    OVERDUE = "overdue", _("Flagged overdue")
+    MESSAGE_EDITED = "message_edited", _("Message edited")
+    DELIVERY_FAILED = "delivery_failed", _("Delivery failed")
+    CONTACT_UPDATED = "contact_updated", _("Contact updated")
+    VIEWED = "viewed", _("Viewed")
+
+
+SLA_FLAG_KINDS = (EventKind.AT_RISK, EventKind.OVERDUE)
+
+
+class ImmutableError(Exception):
+    """A timeline event cannot be changed or removed."""
+
+
+class CaseEvent(models.Model):
+    """An immutable timeline row: who did what to a case and when. `data` holds no personal data."""
+
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="events")
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+",
+        help_text=_("Empty for the system (bot, sweep)."),
+    )
+    kind = models.CharField(max_length=24, choices=EventKind.choices)
+    data = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField()
+    # For SLA flags: which wait was flagged, so each wait is flagged once per threshold.
+    sla_wait = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["case", "created_at"], name="event_case_time_idx"),
+            models.Index(fields=["actor", "created_at"], name="event_actor_time_idx"),
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["case", "kind", "sla_wait"], name="event_one_flag_per_wait",
+                condition=Q(kind__in=["at_risk", "overdue"]),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} on case {self.case_id}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if self.pk is not None and not self._state.adding:
+            raise ImmutableError("Case events are immutable.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args: Any, **kwargs: Any) -> Any:
+        raise ImmutableError("Case events are immutable.")
+
+
+class EquipmentType(models.Model):
+    """Equipment a person may bring, with the reward it earns. Admins edit these rows."""
+
+    name = models.CharField(max_length=100, unique=True)
+    reward_amount = models.DecimalField(max_digits=12, decimal_places=2, default=Decimal("0"))
+    currency = models.CharField(max_length=3, default="USD")
+    active = models.BooleanField(default=True)
+    position = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ["position", "name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class EquipmentRole(models.TextChoices):
+    DECLARED = "declared", _("Declared")
+    SURRENDERED = "surrendered", _("Came at surrender")
+
+
+class CaseEquipment(models.Model):
+    """Equipment on a case: declared while planning, or what actually came at surrender.
+
+    Surrendered rows keep the unit reward in force at the time, so a later price change does
+    not rewrite what is owed.
+    """
+
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="equipment")
+    equipment_type = models.ForeignKey(EquipmentType, on_delete=models.PROTECT, related_name="+")
+    role = models.CharField(max_length=12, choices=EquipmentRole.choices)
+    quantity = models.PositiveSmallIntegerField(default=1)
+    unit_reward = models.DecimalField(max_digits=12, decimal_places=2, default=Decimal("0"))
+    currency = models.CharField(max_length=3, default="USD")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["case", "equipment_type", "role"], name="equipment_once_per_role"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.quantity} x {self.equipment_type_id} ({self.role})"
+
+
+class Notification(models.Model):
+    """An in-app notice for supervisors (e.g. "3 cases became overdue"), with a link."""
+
+    kind = models.CharField(max_length=24)
+    count = models.PositiveIntegerField(default=0)
+    text = models.CharField(max_length=200)
+    link = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField()
+
+    class Meta:
+        indexes = [models.Index(fields=["-created_at"], name="notification_recent_idx")]
+
+    def __str__(self) -> str:
+        return self.text

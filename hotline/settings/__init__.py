@@ -1,0 +1,1 @@
+"""Settings modules: base (shared), local (a newcomer's machine), test, production."""

@@ -1,0 +1,51 @@
+"""Tests run on PostgreSQL when it answers (always under CI=true), else on SQLite.
+
+Tests that depend on PostgreSQL are marked `postgres` and skip on SQLite locally; under
+CI=true an unreachable PostgreSQL stops the run instead (tests/conftest.py).
+"""
+
+import os
+
+import psycopg
+
+from .base import *  # noqa: F403
+from .base import env
+
+SECRET_KEY = "test-only-key"  # noqa: S105 - tests only
+CONTACT_LOOKUP_KEY = "test-only-lookup-key"
+DEBUG = False
+CI = env.bool("CI", default=False)
+
+TEST_DATABASE_URL = env.str("TEST_DATABASE_URL", default="postgres://postgres@127.0.0.1:5432/hotline")
+
+
+def _postgres_answers(url: str) -> bool:
+    parsed = env.db_url_config(url)
+    try:
+        psycopg.connect(
+            host=parsed["HOST"], port=parsed["PORT"] or 5432, user=parsed["USER"],
+            password=parsed["PASSWORD"], dbname="postgres", connect_timeout=2,
+        ).close()
+    except psycopg.OperationalError:
+        return False
+    return True
+
+
+if _postgres_answers(TEST_DATABASE_URL):
+    DATABASES = {"default": env.db_url_config(TEST_DATABASE_URL)}
+    DATABASES["default"]["TEST"] = {"NAME": "test_hotline" + os.environ.get("PYTEST_XDIST_WORKER", "")}
+elif CI:
+    raise RuntimeError(f"CI=true but PostgreSQL does not answer at {TEST_DATABASE_URL}")
+else:
+    DATABASES = {"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": ":memory:"}}
+
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # speed, tests only
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+REDIS_URL = env.str("TEST_REDIS_URL", default="redis://127.0.0.1:6379/15")
+# Tasks published by tests go to a real Redis (database 15), where a test's worker reads them.
+CELERY_BROKER_URL = REDIS_URL
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+WHITENOISE_AUTOREFRESH = True  # no collectstatic in tests

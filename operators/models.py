@@ -1,0 +1,41 @@
+"""Operators: who works cases, in which languages, how many at once, and whether on shift."""
+
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class Language(models.Model):
+    """A language a contact writes in and an operator can serve (ISO 639-1 code)."""
+
+    code = models.CharField(max_length=8, primary_key=True)
+    name = models.CharField(max_length=64)
+
+    class Meta:
+        ordering = ["code"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.code})"
+
+
+class OperatorProfile(models.Model):
+    """The staff side of a user. Role is the user's group (see operators.roles)."""
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="operator")
+    languages = models.ManyToManyField(Language, blank=True, related_name="operators")
+    capacity = models.PositiveSmallIntegerField(default=10, help_text=_("Most active cases at once."))
+    on_shift = models.BooleanField(default=False)
+    shift_changed_at = models.DateTimeField(null=True, blank=True)
+    last_assigned_at = models.DateTimeField(null=True, blank=True)
+    time_zone = models.CharField(max_length=64, default="Europe/Kyiv")
+    ui_language = models.CharField(max_length=8, choices=settings.LANGUAGES, default="uk")
+
+    class Meta:
+        permissions = [
+            ("work_cases", "Can work cases: take, answer, move through stages"),
+            ("supervise_cases", "Can see every case, reassign, mark rewards paid"),
+        ]
+        indexes = [models.Index(fields=["on_shift", "last_assigned_at"], name="operator_shift_idx")]
+
+    def __str__(self) -> str:
+        return self.user.get_username()

@@ -1,0 +1,56 @@
+"""Shared fixtures. Services that tests need: PostgreSQL and Redis are real, never mocked.
+
+A test marked `postgres` or `redis` skips locally when the service is missing; under CI=true
+the same absence is a failure.
+"""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+from django.db import connection
+
+from tests.factories import make_operator
+
+CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+
+
+def _redis_answers() -> bool:
+    import redis
+    from django.conf import settings
+
+    try:
+        return bool(redis.Redis.from_url(settings.REDIS_URL, socket_connect_timeout=1).ping())
+    except redis.RedisError:
+        return False
+
+
+def _missing(service: str) -> None:
+    message = f"{service} is not available"
+    if CI:
+        pytest.fail(f"{message} (CI=true: a missing service is a failure)")
+    pytest.skip(message)
+
+
+@pytest.fixture(autouse=True)
+def _services(request: pytest.FixtureRequest) -> None:
+    if request.node.get_closest_marker("postgres") and connection.vendor != "postgresql":
+        _missing("PostgreSQL")
+    if request.node.get_closest_marker("redis") and not _redis_answers():
+        _missing("Redis")
+
+
+@pytest.fixture
+def operator(db):
+    return make_operator("olena")
+
+
+@pytest.fixture
+def operator2(db):
+    return make_operator("taras")
+
+
+@pytest.fixture
+def supervisor(db):
+    return make_operator("sofia", supervisor=True)

@@ -1,0 +1,62 @@
+"""Test data built through the service layer, so tests see what real use writes."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterable
+from datetime import datetime
+
+from django.contrib.auth.models import User
+
+from hotline import services
+from hotline.models import Case, Stage
+from operators.services import operator_create
+
+_identifiers = itertools.count(100_000)
+
+
+def make_operator(
+    username: str, *, supervisor: bool = False, languages: Iterable[str] = ("ru", "uk"), capacity: int = 10,
+    on_shift: bool = True,
+) -> User:
+    return operator_create(
+        username=username, password="correct horse battery", supervisor=supervisor, languages=languages,
+        capacity=capacity, on_shift=on_shift,
+    )
+
+
+def receive(
+    *, identifier: str | None = None, text: str = "Хочу сдаться", channel: str = "telegram",
+    language: str = "ru", at: datetime | None = None, intake_key: str | None = None,
+) -> services.Received:
+    return services.request_receive(
+        actor=None, channel=channel, identifier=identifier or str(next(_identifiers)), text=text,
+        language=language, received_at=at, intake_key=intake_key,
+    )
+
+
+def make_case(stage: str, *, owner: User, supervisor: User | None = None, channel: str = "telegram") -> Case:
+    """A case walked to `stage` through the services, as an operator would."""
+    case = receive(channel=channel).case
+    if stage == Stage.NEW:
+        return case
+    services.case_take(actor=owner, case_id=case.pk)
+    if stage == Stage.ASSIGNED:
+        return Case.objects.get(pk=case.pk)
+    if channel == "telegram":
+        services.case_reply(actor=owner, case_id=case.pk, text="Здравствуйте, мы на связи.")
+    else:
+        services.case_log_call(actor=owner, case_id=case.pk, summary="Called back")
+    for step in (Stage.VERIFIED, Stage.PLANNING):
+        if Case.objects.get(pk=case.pk).stage == stage:
+            break
+        services.case_advance(actor=owner, case_id=case.pk, to_stage=step)
+    if stage == Stage.SURRENDERED:
+        from django.utils import timezone
+
+        services.case_record_surrender(
+            actor=owner, case_id=case.pk, surrendered_at=timezone.now(), place="Sector 4", equipment={},
+        )
+    elif stage == Stage.CLOSED:
+        services.case_close(actor=owner, case_id=case.pk, reason="withdrew")
+    return Case.objects.get(pk=case.pk)
