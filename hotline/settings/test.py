@@ -33,7 +33,9 @@ def _postgres_answers(url: str) -> bool:
 
 if _postgres_answers(TEST_DATABASE_URL):
     DATABASES = {"default": env.db_url_config(TEST_DATABASE_URL)}
-    DATABASES["default"]["TEST"] = {"NAME": "test_hotline" + os.environ.get("PYTEST_XDIST_WORKER", "")}
+    # TEST_DATABASE_NAME lets several checkouts run their suites at once on one server.
+    test_name = env.str("TEST_DATABASE_NAME", default="test_hotline")
+    DATABASES["default"]["TEST"] = {"NAME": test_name + os.environ.get("PYTEST_XDIST_WORKER", "")}
 elif CI:
     raise RuntimeError(f"CI=true but PostgreSQL does not answer at {TEST_DATABASE_URL}")
 else:
