@@ -186,7 +186,7 @@ def test_set_webhook_registers_url_secret_and_update_kinds(bot_api, settings, ca
 def test_set_webhook_reports_telegrams_refusal(bot_api, settings):
     settings.TELEGRAM_WEBHOOK_SECRET = "s3cret"
     bot_api.script("setWebhook", bad_request("Bad Request: bad webhook: HTTPS url must be provided for webhook"))
-    with pytest.raises(CommandError, match="bad webhook: HTTPS url must be provided"):
+    with pytest.raises(CommandError, match="setWebhook failed: HTTP 400: Bad Request: bad webhook: HTTPS url must"):
         call_command("telegram_set_webhook", "https://desk.example.org/telegram/webhook/")
 
 

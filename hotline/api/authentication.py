@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib.auth.models import AnonymousUser
-from rest_framework import authentication, exceptions
+from rest_framework import authentication, exceptions, permissions
 from rest_framework.request import Request
 
 from hotline.models import ApiToken
@@ -57,7 +57,7 @@ class ApiTokenAuthentication(authentication.BaseAuthentication):
         return f'{self.keyword} realm="api"'
 
 
-class HasApiToken:
+class HasApiToken(permissions.BasePermission):
     """Permission: the request was authenticated by an API token (not a session)."""
 
     def has_permission(self, request: Request, view: Any) -> bool:

@@ -12,7 +12,7 @@ import logging
 import secrets
 from datetime import timedelta
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import AnonymousUser, User
 from django.db import transaction
 from django.utils import timezone
 
@@ -29,13 +29,13 @@ def _hash(raw: str) -> str:
     return hashlib.sha256(raw.encode()).hexdigest()
 
 
-def _may_manage(actor: AbstractBaseUser | None) -> bool:
+def _may_manage(actor: User | AnonymousUser | None) -> bool:
     """None is the shell (a management command run by whoever runs the server)."""
     return actor is None or bool(getattr(actor, "is_superuser", False)) or is_supervisor(actor)
 
 
 @transaction.atomic
-def api_token_create(*, actor: AbstractBaseUser | None, name: str) -> tuple[ApiToken, str]:
+def api_token_create(*, actor: User | AnonymousUser | None, name: str) -> tuple[ApiToken, str]:
     """Issue a token for one integration. The clear token is returned once and never stored."""
     if not _may_manage(actor):
         raise NotAllowed("Only supervisors and admins issue API tokens.")
@@ -46,14 +46,14 @@ def api_token_create(*, actor: AbstractBaseUser | None, name: str) -> tuple[ApiT
     raw = f"{TOKEN_PREFIX}{prefix}_{secrets.token_urlsafe(32)}"
     token = ApiToken.objects.create(
         name=name[:100], prefix=prefix, secret_hash=_hash(raw), created_at=timezone.now(),
-        created_by=actor if actor is not None and actor.pk else None,
+        created_by=actor if isinstance(actor, User) else None,
     )
     logger.info("api token issued id=%s prefix=%s", token.pk, prefix)
     return token, raw
 
 
 @transaction.atomic
-def api_token_revoke(*, actor: AbstractBaseUser | None, token_id: int) -> ApiToken:
+def api_token_revoke(*, actor: User | AnonymousUser | None, token_id: int) -> ApiToken:
     """Stop a token working from now on; revoking twice changes nothing."""
     if not _may_manage(actor):
         raise NotAllowed("Only supervisors and admins revoke API tokens.")

@@ -5,7 +5,8 @@ from __future__ import annotations
 import hashlib
 import io
 import logging
-from typing import Any
+from collections.abc import Mapping
+from typing import Any, cast
 
 from django.conf import settings
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema
@@ -44,7 +45,9 @@ class IdempotencyConflict(exceptions.APIException):
 class LimitedJSONParser(JSONParser):
     """JSON, read no further than API_INTAKE_MAX_BYTES (also when no Content-Length is sent)."""
 
-    def parse(self, stream: Any, media_type: str | None = None, parser_context: dict | None = None) -> Any:
+    def parse(
+        self, stream: Any, media_type: str | None = None, parser_context: Mapping[str, Any] | None = None,
+    ) -> Any:
         limit = settings.API_INTAKE_MAX_BYTES
         body = stream.read(limit + 1) if stream is not None else b""
         if len(body) > limit:
@@ -115,7 +118,7 @@ class RequestCreateView(APIView):
         tags=["intake"],
     )
     def post(self, request: Request) -> Response:
-        token: ApiToken = request.auth
+        token = cast(ApiToken, request.auth)
         key = self._idempotency_key(request, token)
         data = RequestIn(data=request.data)
         data.is_valid(raise_exception=True)

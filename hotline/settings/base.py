@@ -211,7 +211,7 @@ CELERY_BEAT_SCHEDULE["telegram-prune-updates"] = {
     "options": {"expires": 3600},
 }
 # httpx logs each request's URL, which holds the bot token: keep it quiet.
-LOGGING["loggers"].update({"httpx": {"level": "WARNING"}, "httpcore": {"level": "WARNING"}})
+LOGGING["loggers"].update({"httpx": {"level": "WARNING"}, "httpcore": {"level": "WARNING"}})  # type: ignore[attr-defined]
 
 # REST intake: per-token rate ("N/second|minute|hour|day") and largest accepted body.
 API_INTAKE_RATE = env.str("API_INTAKE_RATE", default="120/minute")

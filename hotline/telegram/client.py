@@ -67,6 +67,7 @@ def call(method: str, payload: dict[str, Any]) -> BotAnswer:
         response = _http().post(url, json=payload, timeout=httpx.Timeout(seconds, connect=min(seconds, 5.0)))
     except httpx.HTTPError as exc:
         return BotAnswer(ok=False, status=None, description=f"network error ({type(exc).__name__})")
+    body: Any
     try:
         body = response.json()
     except ValueError:

@@ -173,7 +173,7 @@ def store_unreadable(update: dict[str, Any]) -> Outcome:
         message = update.get(kind)
         if not isinstance(message, dict):
             continue
-        chat = message.get("chat") if isinstance(message.get("chat"), dict) else {}
+        chat: dict[str, Any] = message["chat"] if isinstance(message.get("chat"), dict) else {}
         chat_id = chat.get("id")
         if chat.get("type") != "private" or not isinstance(chat_id, int) or isinstance(chat_id, bool):
             continue

@@ -39,6 +39,6 @@ class Command(BaseCommand):
             "drop_pending_updates": options["drop_pending_updates"], "max_connections": options["max_connections"],
         })
         if not answer.ok:
-            raise CommandError(f"Telegram refused: {answer.reason}")
+            raise CommandError(f"setWebhook failed: {answer.reason}")
         self.stdout.write(json.dumps({"ok": True, "result": answer.result, "description": answer.description}))
         self.stdout.write(self.style.SUCCESS(f"Webhook set to {url}"))
