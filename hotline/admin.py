@@ -48,3 +48,5 @@ class CaseEventAdmin(ReadOnlyAdmin):
 @admin.register(Notification)
 class NotificationAdmin(ReadOnlyAdmin):
     list_display = ["created_at", "kind", "count", "text"]
+
+from .api import admin as _api_admin  # noqa: E402, F401 - registers ApiToken (issue 3)

@@ -202,6 +202,7 @@ class EventKind(models.TextChoices):
     MESSAGE_EDITED = "message_edited", _("Message edited")
     DELIVERY_FAILED = "delivery_failed", _("Delivery failed")
     CONTACT_UPDATED = "contact_updated", _("Contact updated")
+    TRIAGE_ANSWERED = "triage_answered", _("Triage question answered")
     VIEWED = "viewed", _("Viewed")
 
 
@@ -308,3 +309,50 @@ class Notification(models.Model):
 
     def __str__(self) -> str:
         return self.text
+
+
+# --- intake: Telegram deduplication and API tokens (issue 3) ---------------------------------
+
+
+class TelegramUpdate(models.Model):
+    """One Bot API update already handled, so a redelivery is handled once.
+
+    Telegram may restart update_id after a week without updates, so rows older than
+    TELEGRAM_UPDATE_RETENTION_DAYS are pruned (Telegram itself keeps an undelivered update
+    for at most 24 hours, so a pruned id can only come back as a new update).
+    """
+
+    update_id = models.BigIntegerField(unique=True)
+    kind = models.CharField(max_length=32)
+    received_at = models.DateTimeField(db_index=True)
+
+    def __str__(self) -> str:
+        return f"Telegram update {self.update_id} ({self.kind})"
+
+
+class ApiToken(models.Model):
+    """A credential for one integration that may only create requests.
+
+    The token is shown once at creation; only its SHA-256 is kept. `prefix` (public, unique)
+    finds the row, the hash is compared in constant time.
+    """
+
+    name = models.CharField(max_length=100)
+    prefix = models.CharField(max_length=16, unique=True)
+    secret_hash = models.CharField(max_length=64)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+",
+    )
+    created_at = models.DateTimeField()
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix})"
+
+    @property
+    def is_active(self) -> bool:
+        return self.revoked_at is None

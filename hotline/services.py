@@ -87,6 +87,7 @@ class Received:
     case: Case
     message: Message
     duplicate: bool  # the same intake key was stored before; nothing new was written
+    opened: bool = False  # this request opened a new case or reopened a closed one
 
 
 def request_receive(
@@ -146,6 +147,7 @@ def _request_receive(
         if stored:
             return stored
     case = Case.objects.select_for_update().filter(contact=contact, closed_at__isnull=True).order_by("-pk").first()
+    opened = case is None
     if case is None:
         case = _reopen_or_open(contact, actor, received_at)
     message = Message.objects.create(
@@ -163,7 +165,7 @@ def _request_receive(
     case.save(update_fields=fields)
     _event(case, EventKind.REQUEST, actor, received_at, message_id=message.pk, channel=channel, call=is_call)
     logger.info("request stored case=%s message=%s channel=%s", case.pk, message.pk, channel)
-    return Received(case=case, message=message, duplicate=False)
+    return Received(case=case, message=message, duplicate=False, opened=opened)
 
 
 def _contact_locked(channel: str, identifier: str, display_name: str, language: str, at: datetime) -> Contact:
@@ -597,9 +599,68 @@ def case_reopen(*, actor: User, case_id: int) -> Case:
     return case
 
 
+# --- intake channels: edits, reachability, triage (issue 3) -----------------------------------
+
+
+@transaction.atomic
+def message_record_edit(*, message_id: int, text: str, at: datetime | None = None) -> Message:
+    """The contact edited a request they sent: keep the new words, note when, log the edit
+    (the event holds no text). The same edit delivered twice changes nothing the second time."""
+    message = Message.objects.select_for_update().get(pk=message_id)
+    if message.direction != Direction.INBOUND:
+        raise InvalidInput("Only a contact's own requests can be edited.")
+    text = _clean_text(text)[:MAX_TEXT]
+    if message.body == text:
+        return message
+    message.body = text
+    message.edited_at = at or timezone.now()
+    message.save(update_fields=["body", "edited_at"])
+    _event(message.case, EventKind.MESSAGE_EDITED, None, message.edited_at, message_id=message.pk)
+    return message
+
+
+@transaction.atomic
+def contact_set_reachable(*, contact_id: int, reachable: bool, at: datetime | None = None, source: str = "") -> Contact:
+    """The channel says the contact can (not) be written to, e.g. they blocked the bot.
+
+    Recorded on the contact and, as an event, on its latest case so the operator sees why
+    replies fail. Already in that state: nothing is written.
+    """
+    contact = Contact.objects.select_for_update().get(pk=contact_id)
+    if (contact.unreachable_since is None) == reachable:
+        return contact
+    at = at or timezone.now()
+    contact.unreachable_since = None if reachable else at
+    contact.save(update_fields=["unreachable_since"])
+    case = Case.objects.filter(contact=contact).order_by("-pk").first()
+    if case is not None:
+        _event(case, EventKind.CONTACT_UPDATED, None, at, reachable=reachable, source=source)
+    return contact
+
+
+@transaction.atomic
+def case_record_triage_answer(*, case_id: int, question: str, answer: str, label: str = "") -> bool:
+    """The contact answered a triage question (bot buttons): kept in Case.triage for the operator.
+
+    Returns True when this is the question's first answer (so the bot may ask the next one).
+    An answer given again changes nothing; a changed answer replaces the old one.
+    """
+    case = Case.objects.select_for_update().get(pk=case_id)
+    previous = case.triage.get(question)
+    now = timezone.now()
+    entry = {"answer": answer, "label": _clean_text(label)[:200], "answered_at": now.isoformat()}
+    if isinstance(previous, dict) and previous.get("answer") == answer:
+        return False
+    case.triage = {**case.triage, question: entry}
+    case.save(update_fields=["triage", "updated_at"])
+    _event(case, EventKind.TRIAGE_ANSWERED, None, now, question=question, answer=answer)
+    return previous is None
+
+
 __all__ = [
     "DomainError", "Received", "active_case_count", "case_add_note", "case_advance", "case_assign",
     "case_close", "case_declare_equipment", "case_log_call", "case_mark_reward_paid", "case_record_surrender",
     "case_reopen", "case_reply", "case_take", "case_take_next", "case_unassign", "message_record_automatic",
     "request_receive",
 ]
+__all__ += ["case_record_triage_answer", "contact_set_reachable", "message_record_edit"]  # intake (issue 3)

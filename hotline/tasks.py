@@ -24,3 +24,16 @@ def deliver_message_task(self, message_id: int) -> None:  # type: ignore[no-unty
 @shared_task(ignore_result=True)
 def notify_supervisors_task(overdue: int, at_risk: int) -> None:
     delivery.notify_supervisors(overdue=overdue, at_risk=at_risk)
+
+
+@shared_task(ignore_result=True)
+def telegram_answer_callback_task(callback_query_id: str, text: str) -> None:
+    delivery.answer_button(callback_query_id, text)
+
+
+@shared_task(ignore_result=True)
+def telegram_prune_updates_task() -> int:
+    """Forget old Telegram update ids (Telegram may reuse them after a week without updates)."""
+    from .telegram.intake import prune_updates
+
+    return prune_updates()

@@ -1,8 +1,9 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
-from django.urls import path
+from django.urls import include, path
 
 from . import views
+from .telegram import views as telegram_views
 
 urlpatterns = [
     path("", views.queue, name="queue"),
@@ -10,4 +11,7 @@ urlpatterns = [
     path("login/", auth_views.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),
+    # Intake (issue 3): exempt from login, authenticated by their own secrets.
+    path("telegram/webhook/", telegram_views.webhook, name="telegram-webhook"),
+    path("api/", include("hotline.api.urls")),
 ]

@@ -168,3 +168,65 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
+
+# --- intake: Telegram bot and REST intake API (docs/telegram.md) -----------------------------
+# The bot's token from BotFather; empty = no bot: outbound Telegram messages fail with a reason.
+TELEGRAM_BOT_TOKEN = env.str("TELEGRAM_BOT_TOKEN", default="")
+# Telegram sends it in X-Telegram-Bot-Api-Secret-Token; empty = the webhook refuses everything.
+TELEGRAM_WEBHOOK_SECRET = env.str("TELEGRAM_WEBHOOK_SECRET", default="")
+TELEGRAM_API_URL = env.str("TELEGRAM_API_URL", default="https://api.telegram.org")
+# A chat (e.g. a private supervisors' group) told once per SLA sweep that flagged cases.
+TELEGRAM_SUPERVISORS_CHAT_ID = env.str("TELEGRAM_SUPERVISORS_CHAT_ID", default="")
+TELEGRAM_TIMEOUT_SECONDS = env.float("TELEGRAM_TIMEOUT_SECONDS", default=10)
+TELEGRAM_DELIVERY_MAX_ATTEMPTS = env.int("TELEGRAM_DELIVERY_MAX_ATTEMPTS", default=12)
+TELEGRAM_RETRY_BASE_SECONDS = env.float("TELEGRAM_RETRY_BASE_SECONDS", default=2)
+TELEGRAM_RETRY_MAX_SECONDS = env.float("TELEGRAM_RETRY_MAX_SECONDS", default=600)
+# update_id may restart after a week without updates: dedupe rows older than this are pruned.
+TELEGRAM_UPDATE_RETENTION_DAYS = env.int("TELEGRAM_UPDATE_RETENTION_DAYS", default=7)
+TELEGRAM_MAX_UPDATE_BYTES = env.int("TELEGRAM_MAX_UPDATE_BYTES", default=1024 * 1024)
+# Sent when a request opens (or reopens) a case; never counts as a human answer.
+TELEGRAM_ACK_TEXT = env.str(
+    "TELEGRAM_ACK_TEXT",
+    default=(
+        "Здравствуйте! Ваше сообщение получено. Оператор ответит вам лично как можно скорее. "
+        "Этот разговор видят только операторы горячей линии."
+    ),
+)
+TELEGRAM_TRIAGE_ENABLED = env.bool("TELEGRAM_TRIAGE_ENABLED", default=True)
+TELEGRAM_TRIAGE_THANKS = env.str("TELEGRAM_TRIAGE_THANKS", default="Спасибо, ответ записан.")
+# Asked one at a time with inline buttons after the acknowledgement; answers go to Case.triage.
+# Keys and answer codes are short ASCII (callback data is at most 64 bytes).
+TELEGRAM_TRIAGE_QUESTIONS: list[dict] = [
+    {"key": "mobilised", "text": "Вы уже мобилизованы?",
+     "answers": [["yes", "Да"], ["no", "Нет"], ["soon", "Ждёт повестки"]]},
+    {"key": "where", "text": "Где вы сейчас?",
+     "answers": [["front", "На фронте"], ["training", "На полигоне / в учебке"], ["russia", "В России, дома"],
+                 ["other", "Другое"]]},
+    {"key": "equipment", "text": "Планируете прийти с техникой?",
+     "answers": [["yes", "Да"], ["no", "Нет"], ["unsure", "Пока не знаю"]]},
+]
+CELERY_BEAT_SCHEDULE["telegram-prune-updates"] = {
+    "task": "hotline.tasks.telegram_prune_updates_task",
+    "schedule": timedelta(hours=1),
+    "options": {"expires": 3600},
+}
+# httpx logs each request's URL, which holds the bot token: keep it quiet.
+LOGGING["loggers"].update({"httpx": {"level": "WARNING"}, "httpcore": {"level": "WARNING"}})  # type: ignore[attr-defined]
+
+# REST intake: per-token rate ("N/second|minute|hour|day") and largest accepted body.
+API_INTAKE_RATE = env.str("API_INTAKE_RATE", default="120/minute")
+API_INTAKE_MAX_BYTES = env.int("API_INTAKE_MAX_BYTES", default=64 * 1024)
+# Throttling counts live in the cache: shared Redis when REDIS_URL is set (several web
+# processes), else per-process memory (the one-process embedded default).
+if REDIS_URL:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "hotline"}}
+INSTALLED_APPS += ["drf_spectacular_sidecar"]  # Swagger UI / Redoc served from our static files, no CDN
+SPECTACULAR_SETTINGS.update({
+    "DESCRIPTION": "Intake API: integrations submit requests with an API token (see docs/telegram.md).",
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
+})

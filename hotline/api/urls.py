@@ -1,0 +1,13 @@
+from django.contrib.auth.decorators import login_required
+from django.urls import path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from .views import RequestCreateView
+
+urlpatterns = [
+    path("v1/requests/", RequestCreateView.as_view(), name="api-request-create"),
+    # DRF views skip LoginRequiredMiddleware; these pages are for logged-in staff, so a
+    # browser without a session goes to the login page (an API token does not count).
+    path("schema/", login_required(SpectacularAPIView.as_view()), name="api-schema"),
+    path("docs/", login_required(SpectacularSwaggerView.as_view(url_name="api-schema")), name="api-docs"),
+]

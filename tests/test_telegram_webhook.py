@@ -1,0 +1,396 @@
+"""POST /telegram/webhook/: every kind of Bot API update, posted over HTTP, and what was stored."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import threading
+import time
+from datetime import timedelta
+
+import pytest
+import time_machine
+from django.db import connection
+from django.utils import timezone
+
+from hotline.models import Case, CaseEvent, Contact, Message, TelegramUpdate
+from hotline.telegram import intake
+
+pytestmark = [pytest.mark.django_db, pytest.mark.postgres]
+
+SECRET = "webhook-secret_42"
+URL = "/telegram/webhook/"
+_update_ids = itertools.count(500_000)
+_message_ids = itertools.count(1)
+
+
+@pytest.fixture(autouse=True)
+def _telegram(settings):
+    settings.TELEGRAM_WEBHOOK_SECRET = SECRET
+    settings.TELEGRAM_BOT_TOKEN = "123456789:TEST-token-abc"
+    settings.TELEGRAM_API_URL = "http://127.0.0.1:9"  # nothing is sent from these tests
+
+
+def person(chat_id: int = 4242) -> dict:
+    return {"id": chat_id, "is_bot": False, "first_name": "Иван", "last_name": "Петров", "language_code": "ru"}
+
+
+def message_update(chat_id: int = 4242, *, update_id: int | None = None, date: int | None = None, **content) -> dict:
+    message = {
+        "message_id": next(_message_ids), "date": date or int(time.time()), "from": person(chat_id),
+        "chat": {"id": chat_id, "type": "private", "first_name": "Иван"}, **content,
+    }
+    return {"update_id": update_id or next(_update_ids), "message": message}
+
+
+def post(client, update, *, secret: str | None = SECRET, raw: bytes | None = None):
+    headers = {"X-Telegram-Bot-Api-Secret-Token": secret} if secret is not None else {}
+    body = raw if raw is not None else json.dumps(update)
+    return client.post(URL, data=body, content_type="application/json", headers=headers)
+
+
+def inbound(chat_id: int = 4242) -> list[Message]:
+    return list(Message.objects.filter(direction="inbound", case__contact__in=_contacts(chat_id)).order_by("pk"))
+
+
+def _contacts(chat_id: int):
+    from hotline import identity
+
+    return Contact.objects.filter(lookup_hash=identity.lookup_hash("telegram", str(chat_id)))
+
+
+# --- text, acknowledgement, joining the case --------------------------------------------------
+
+
+def test_text_message_opens_a_case_and_the_bot_acknowledges(client, django_capture_on_commit_callbacks):
+    update = message_update(text="Хочу сдаться, что делать?")
+    with django_capture_on_commit_callbacks() as callbacks:
+        response = post(client, update)
+    assert response.status_code == 200
+    assert response.json() == {"ok": True, "result": "request"}
+    [request] = inbound()
+    assert request.body == "Хочу сдаться, что делать?"
+    assert request.external_id == str(update["message"]["message_id"])
+    contact = request.case.contact
+    assert (contact.identifier, contact.display_name, contact.language) == ("4242", "Иван Петров", "ru")
+    assert request.case.stage == "new" and request.case.awaiting_since is not None
+    [ack] = Message.objects.filter(is_automatic=True)
+    assert ack.body.startswith("Здравствуйте!") and ack.body.endswith("Вы уже мобилизованы?")
+    assert ack.delivery == "queued" and ack.case_id == request.case_id
+    assert len(callbacks) == 1  # deliver_message_task for the acknowledgement, after commit
+    case = Case.objects.get()
+    assert case.first_response_at is None and case.awaiting_since is not None  # the bot is not a human answer
+
+
+def test_later_messages_join_the_open_case_without_another_acknowledgement(client):
+    post(client, message_update(text="первое"))
+    post(client, message_update(text="второе"))
+    assert [m.body for m in inbound()] == ["первое", "второе"]
+    assert Case.objects.count() == 1
+    assert Message.objects.filter(is_automatic=True).count() == 1
+
+
+def test_request_after_a_closed_case_reopens_it_and_acknowledges_again(client, operator):
+    from hotline import services
+
+    post(client, message_update(text="привет"))
+    case = Case.objects.get()
+    services.case_close(actor=operator, case_id=case.pk, reason="lost_contact")
+    post(client, message_update(text="я снова здесь"))
+    case.refresh_from_db()
+    assert case.stage == "new" and case.closed_at is None
+    assert Message.objects.filter(is_automatic=True).count() == 2
+
+
+def test_message_date_is_when_the_wait_began(client):
+    sent = int(time.time()) - 3600
+    post(client, message_update(text="час назад", date=sent))
+    case = Case.objects.get()
+    assert int(case.awaiting_since.timestamp()) == sent
+
+
+# --- content kinds ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("content", "body"),
+    [
+        ({"voice": {"file_id": "v", "file_unique_id": "u", "duration": 12}}, "[voice message 0:12]"),
+        ({"video_note": {"file_id": "v", "file_unique_id": "u", "length": 240, "duration": 75}},
+         "[video message 1:15]"),
+        ({"photo": [{"file_id": "p", "file_unique_id": "u", "width": 90, "height": 90}], "caption": "мой блокпост"},
+         "[photo] мой блокпост"),
+        ({"document": {"file_id": "d", "file_unique_id": "u", "file_name": "план.pdf"}}, "[document: план.pdf]"),
+        ({"sticker": {"file_id": "s", "file_unique_id": "u", "type": "regular", "width": 1, "height": 1,
+                      "is_animated": False, "is_video": False, "emoji": "🙏"}}, "[sticker 🙏]"),
+        ({"location": {"latitude": 48.0159416, "longitude": 37.8028493}}, "[location 48.015942, 37.802849]"),
+        ({"location": {"latitude": 48.5, "longitude": 37.5, "live_period": 900}},
+         "[live location 48.500000, 37.500000]"),
+        ({"contact": {"phone_number": "+79991234567", "first_name": "Иван", "user_id": 4242}},
+         "[shared their own phone number: Иван, +79991234567]"),
+        ({"contact": {"phone_number": "+79990000000", "first_name": "Брат"}}, "[shared a contact: Брат, +79990000000]"),
+        ({"audio": {"file_id": "a", "file_unique_id": "u", "duration": 3725, "title": "песня"}},
+         "[audio 1:02:05: песня]"),
+        ({"poll": {"id": "1", "question": "Когда?", "options": []}}, "[poll: Когда?]"),
+        ({"some_future_content": {"x": 1}}, "[a message the desk cannot show; ask the person to write it as text]"),
+    ],
+    ids=["voice", "video_note", "photo", "document", "sticker", "location", "live_location", "own_contact",
+         "other_contact", "audio", "poll", "unknown_content"],
+)
+def test_each_kind_of_private_message_becomes_a_readable_request(client, content, body):
+    response = post(client, message_update(**content))
+    assert response.status_code == 200
+    [request] = inbound()
+    assert request.body == body
+
+
+def test_a_4096_character_message_is_stored_whole(client):
+    text = ("Я хочу жить. " * 400)[:4095] + "!"
+    assert len(text) == 4096
+    post(client, message_update(text=text))
+    [request] = inbound()
+    assert request.body == text
+
+
+def test_nul_is_dropped_and_every_other_character_kept(client):
+    text = "до\x00бро \u202eעברית\u202c العربية 🇺🇦 \u200f!"
+    post(client, message_update(text=text))
+    [request] = inbound()
+    assert request.body == "добро \u202eעברית\u202c العربية 🇺🇦 \u200f!"
+
+
+def test_a_lone_surrogate_becomes_a_replacement_character_and_the_rest_is_kept(client):
+    raw = json.dumps(message_update(text="placeholder")).replace('"placeholder"', '"a\\ud800b \\ud83d\\ude00"')
+    assert post(client, None, raw=raw.encode()).status_code == 200
+    [request] = inbound()
+    assert request.body == "a\ufffdb 😀"
+
+
+# --- edits ----------------------------------------------------------------------------------------
+
+
+def test_an_edited_message_updates_the_stored_request_and_logs_the_edit_without_text(client):
+    update = message_update(text="Я в Белгороде")
+    post(client, update)
+    edited = {**update["message"], "text": "Я в Курске", "edit_date": int(time.time())}
+    response = post(client, {"update_id": next(_update_ids), "edited_message": edited})
+    assert response.json()["result"] == "edit"
+    [request] = inbound()
+    assert request.body == "Я в Курске" and request.edited_at is not None
+    event = CaseEvent.objects.get(kind="message_edited")
+    assert event.data == {"message_id": request.pk}
+    assert "Курск" not in json.dumps(event.data, ensure_ascii=False)
+
+
+def test_an_edit_of_a_message_never_stored_is_kept_as_a_new_request(client):
+    message = message_update(text="старое")["message"]
+    post(client, {"update_id": next(_update_ids), "edited_message": {**message, "text": "новое", "edit_date": 1}})
+    [request] = inbound()
+    assert request.body == "[edited] новое"
+
+
+# --- idempotency ---------------------------------------------------------------------------------
+
+
+def test_the_same_update_delivered_twice_is_stored_once(client):
+    update = message_update(text="один раз")
+    assert post(client, update).json()["result"] == "request"
+    assert post(client, update).json()["result"] == "duplicate"
+    assert len(inbound()) == 1
+    assert Message.objects.filter(is_automatic=True).count() == 1
+
+
+def test_an_update_id_reused_by_telegram_weeks_later_is_a_new_request(client):
+    start = timezone.now()
+    with time_machine.travel(start, tick=False):
+        post(client, message_update(text="в январе", update_id=77, date=int(start.timestamp())))
+    later = start + timedelta(days=9)
+    with time_machine.travel(later, tick=False):
+        assert intake.prune_updates() == 1
+        response = post(client, message_update(text="в феврале", update_id=77, date=int(later.timestamp())))
+    assert response.json()["result"] == "request"
+    assert [m.body for m in inbound()] == ["в январе", "в феврале"]
+
+
+def test_recent_update_ids_are_kept_by_the_pruning(client):
+    post(client, message_update(text="вчера", update_id=88))
+    with time_machine.travel(timezone.now() + timedelta(days=6), tick=False):
+        assert intake.prune_updates() == 0
+    assert TelegramUpdate.objects.filter(update_id=88).exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_simultaneous_deliveries_of_one_update_store_one_request():
+    update = message_update(chat_id=9191, text="одновременно")
+    outcomes, barrier = [], threading.Barrier(2)
+
+    def deliver():
+        barrier.wait()
+        try:
+            outcomes.append(intake.handle_update(update).result)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=deliver) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(outcomes) == ["duplicate", "request"]
+    assert len(inbound(9191)) == 1
+
+
+# --- buttons, membership ---------------------------------------------------------------------------
+
+
+def button(data: str, chat_id: int = 4242, query_id: str = "cbq-1") -> dict:
+    return {"update_id": next(_update_ids), "callback_query": {
+        "id": query_id, "from": person(chat_id), "chat_instance": "ci", "data": data,
+        "message": {"message_id": 1, "date": int(time.time()), "chat": {"id": chat_id, "type": "private"}},
+    }}
+
+
+def test_a_triage_button_stores_the_answer_and_asks_the_next_question(client, django_capture_on_commit_callbacks):
+    post(client, message_update(text="здравствуйте"))
+    with django_capture_on_commit_callbacks() as callbacks:
+        response = post(client, button("t:mobilised:yes"))
+    assert response.json()["result"] == "triage"
+    case = Case.objects.get()
+    assert case.triage["mobilised"]["answer"] == "yes" and case.triage["mobilised"]["label"] == "Да"
+    assert CaseEvent.objects.get(kind="triage_answered").data == {"question": "mobilised", "answer": "yes"}
+    assert list(Message.objects.filter(is_automatic=True).order_by("pk").values_list("body", flat=True))[-1] == (
+        "Где вы сейчас?"
+    )
+    assert len(callbacks) == 2  # answerCallbackQuery and the next question's delivery
+    assert case.awaiting_since is not None and case.first_response_at is None
+
+
+def test_pressing_the_same_button_again_changes_nothing(client):
+    post(client, message_update(text="здравствуйте"))
+    post(client, button("t:mobilised:yes"))
+    post(client, button("t:mobilised:yes", query_id="cbq-2"))
+    assert CaseEvent.objects.filter(kind="triage_answered").count() == 1
+    assert Message.objects.filter(is_automatic=True).count() == 2
+
+
+def test_an_unknown_button_is_answered_and_ignored(client, django_capture_on_commit_callbacks):
+    post(client, message_update(text="здравствуйте"))
+    with django_capture_on_commit_callbacks() as callbacks:
+        response = post(client, button("t:mobilised:maybe-not"))
+    assert response.status_code == 200 and response.json()["result"] == "ignored"
+    assert Case.objects.get().triage == {}
+    assert len(callbacks) == 1  # the spinner is still stopped
+
+
+def membership(status: str, chat_id: int = 4242) -> dict:
+    return {"update_id": next(_update_ids), "my_chat_member": {
+        "chat": {"id": chat_id, "type": "private"}, "from": person(chat_id), "date": int(time.time()),
+        "old_chat_member": {"status": "member", "user": {"id": 1, "is_bot": True, "first_name": "bot"}},
+        "new_chat_member": {"status": status, "user": {"id": 1, "is_bot": True, "first_name": "bot"}},
+    }}
+
+
+def test_blocking_and_unblocking_the_bot_marks_the_contact_unreachable_then_reachable(client):
+    post(client, message_update(text="привет"))
+    assert post(client, membership("kicked")).json()["result"] == "reachability"
+    contact = Contact.objects.get()
+    assert contact.unreachable_since is not None
+    post(client, membership("member"))
+    contact.refresh_from_db()
+    assert contact.unreachable_since is None
+    events = list(CaseEvent.objects.filter(kind="contact_updated").order_by("pk").values_list("data", flat=True))
+    assert events == [{"reachable": False, "source": "telegram"}, {"reachable": True, "source": "telegram"}]
+
+
+def test_blocking_by_someone_who_never_wrote_stores_nothing(client):
+    assert post(client, membership("kicked", chat_id=777)).json()["result"] == "ignored"
+    assert Contact.objects.count() == 0
+
+
+# --- no-ops -------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "update",
+    [
+        {"message": {"message_id": 1, "date": 1, "chat": {"id": -100123, "type": "supergroup"}, "text": "hi"}},
+        {"message": {"message_id": 1, "date": 1, "chat": {"id": -5, "type": "group"}, "voice": {"duration": 1}}},
+        {"channel_post": {"message_id": 1, "date": 1, "chat": {"id": -100, "type": "channel"}, "text": "news"}},
+        {"edited_channel_post": {"message_id": 1, "date": 1, "chat": {"id": -100, "type": "channel"}, "text": "x"}},
+        {"my_chat_member": {"chat": {"id": -100, "type": "supergroup"}, "date": 1,
+                            "new_chat_member": {"status": "kicked"}}},
+        {"message": {"message_id": 1, "date": 1, "chat": {"id": 4242, "type": "private"}, "pinned_message": {}}},
+        {"inline_query": {"id": "1", "from": {"id": 1}, "query": "x", "offset": ""}},
+        {"a_kind_telegram_adds_next_year": {"anything": [1, 2, 3]}},
+        {},
+        {"message": "not an object"},
+        {"message": {"chat": {"id": "4242", "type": "private"}, "text": "id is a string"}},
+    ],
+    ids=["supergroup", "group_voice", "channel_post", "edited_channel_post", "group_membership",
+         "service_message", "inline_query", "unknown_kind", "no_kind", "message_not_object", "chat_id_string"],
+)
+def test_updates_the_hotline_does_not_use_are_answered_200_and_store_nothing(client, update):
+    response = post(client, {"update_id": next(_update_ids), **update})
+    assert response.status_code == 200
+    assert response.json() == {"ok": True, "result": "ignored"}
+    assert Message.objects.count() == 0 and Case.objects.count() == 0
+
+
+def test_an_unexpected_failure_still_keeps_a_trace_of_the_request(client, monkeypatch):
+    def broken(update):
+        raise KeyError("a bug")
+
+    monkeypatch.setattr(intake, "classify", broken)
+    response = post(client, message_update(text="что-то необычное"))
+    assert response.status_code == 200
+    [request] = inbound()
+    assert request.body.startswith("[a Telegram message the desk could not read")
+
+
+# --- refused -------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("secret", [None, "", "wrong", SECRET + "x", SECRET[:-1]])
+def test_a_wrong_or_missing_secret_is_refused_and_nothing_stored(client, secret):
+    response = post(client, message_update(text="подделка"), secret=secret)
+    assert response.status_code == 403
+    assert Message.objects.count() == 0 and TelegramUpdate.objects.count() == 0
+
+
+def test_without_a_configured_secret_everything_is_refused(client, settings):
+    settings.TELEGRAM_WEBHOOK_SECRET = ""
+    assert post(client, message_update(text="x"), secret="").status_code == 403
+    assert Message.objects.count() == 0
+
+
+@pytest.mark.parametrize(
+    ("raw", "error"),
+    [
+        (b"{not json", "The body is not valid JSON."),
+        (b"\xff\xfe", "The body is not valid JSON."),
+        (b"", "The body is not valid JSON."),
+        (b"[1, 2]", "An update must be a JSON object."),
+        (b'"text"', "An update must be a JSON object."),
+        (b'{"message": {"text": "no id"}}', "The update has no integer update_id."),
+        (b'{"update_id": "12", "message": {}}', "The update has no integer update_id."),
+        (b'{"update_id": true}', "The update has no integer update_id."),
+        (b'{"update_id": 1e400}', "The update has no integer update_id."),
+    ],
+)
+def test_malformed_updates_get_400_with_a_clear_message(client, raw, error):
+    response = post(client, None, raw=raw)
+    assert response.status_code == 400
+    assert response.json() == {"ok": False, "error": error}
+    assert Message.objects.count() == 0
+
+
+def test_the_webhook_needs_no_login_and_only_accepts_post(client):
+    assert client.get(URL, headers={"X-Telegram-Bot-Api-Secret-Token": SECRET}).status_code == 405
+    assert post(client, message_update(text="без логина")).status_code == 200
+
+
+def test_an_oversized_update_is_refused(client, settings):
+    settings.TELEGRAM_MAX_UPDATE_BYTES = 1000
+    response = post(client, message_update(text="x" * 2000))
+    assert response.status_code == 413
+    assert Message.objects.count() == 0
