@@ -1,12 +1,30 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
-from django.urls import path
+from django.urls import include, path
 
 from . import views
 
 urlpatterns = [
     path("", views.queue, name="queue"),
+    path("take-next/", views.take_next, name="take_next"),
+    path("calls/", views.call_log, name="call_log"),
     path("cases/<int:case_id>/", views.case_detail, name="case"),
+    path("cases/<int:case_id>/take/", views.case_take, name="case_take"),
+    path("cases/<int:case_id>/unassign/", views.case_unassign, name="case_unassign"),
+    path("cases/<int:case_id>/assign/", views.case_assign, name="case_assign"),
+    path("cases/<int:case_id>/reply/", views.case_reply, name="case_reply"),
+    path("cases/<int:case_id>/call/", views.case_call, name="case_call"),
+    path("cases/<int:case_id>/note/", views.case_note, name="case_note"),
+    path("cases/<int:case_id>/advance/", views.case_advance, name="case_advance"),
+    path("cases/<int:case_id>/equipment/", views.case_declare, name="case_declare"),
+    path("cases/<int:case_id>/surrender/", views.case_surrender, name="case_surrender"),
+    path("cases/<int:case_id>/close/", views.case_close, name="case_close"),
+    path("cases/<int:case_id>/reopen/", views.case_reopen, name="case_reopen"),
+    path("cases/<int:case_id>/reward-paid/", views.case_reward_paid, name="case_reward_paid"),
+    path("canned/", views.canned_list, name="canned_replies"),
+    path("canned/new/", views.canned_save, name="canned_create"),
+    path("canned/<int:canned_id>/", views.canned_save, name="canned_update"),
+    path("operators/", include("operators.urls")),
     path("login/", auth_views.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),
