@@ -5,7 +5,7 @@ from typing import Any
 from django.contrib import admin
 from django.http import HttpRequest
 
-from .models import Case, CaseEvent, EquipmentType, Notification
+from .models import CannedReply, Case, CaseEvent, EquipmentType, Notification
 
 
 @admin.register(EquipmentType)
@@ -48,5 +48,13 @@ class CaseEventAdmin(ReadOnlyAdmin):
 @admin.register(Notification)
 class NotificationAdmin(ReadOnlyAdmin):
     list_display = ["created_at", "kind", "count", "text"]
+
+
+@admin.register(CannedReply)
+class CannedReplyAdmin(admin.ModelAdmin):
+    list_display = ["title", "language", "active", "updated_at"]
+    list_filter = ["active", "language"]
+    search_fields = ["title"]
+
 
 from .api import admin as _api_admin  # noqa: E402, F401 - registers ApiToken (issue 3)

@@ -356,3 +356,24 @@ class ApiToken(models.Model):
     @property
     def is_active(self) -> bool:
         return self.revoked_at is None
+
+
+class CannedReply(models.Model):
+    """A prepared answer an operator inserts into the reply box and edits before sending.
+
+    Supervisors manage them (admin or the canned replies page); `language` empty means any.
+    """
+
+    title = models.CharField(_("title"), max_length=100)
+    body = models.TextField(_("text"))
+    language = models.CharField(_("language"), max_length=8, blank=True, help_text=_("Empty: any language."))
+    active = models.BooleanField(_("active"), default=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["title", "pk"]
+        verbose_name = _("canned reply")
+        verbose_name_plural = _("canned replies")
+
+    def __str__(self) -> str:
+        return self.title

@@ -2,17 +2,31 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
-from django.db.models import Count, F, Q, QuerySet
+from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser, User
+from django.db.models import Count, F, Max, Q, QuerySet
 from django.utils import timezone
 
-from operators.roles import is_supervisor
+from operators.models import OperatorProfile
+from operators.roles import PERM_WORK, can_work, is_supervisor
 
 from .access import cases_visible_to
-from .models import Case, CaseEvent, Message, Notification
+from .models import (
+    OPEN_STAGES,
+    CannedReply,
+    Case,
+    CaseEquipment,
+    CaseEvent,
+    EquipmentType,
+    EventKind,
+    Message,
+    Notification,
+    RewardState,
+    Stage,
+)
 
 Actor = AbstractBaseUser | AnonymousUser
 
@@ -26,16 +40,42 @@ def queue_order(queryset: QuerySet[Case]) -> QuerySet[Case]:
     return queryset.order_by(F("awaiting_since").asc(nulls_last=True), "received_at", "pk")
 
 
-def queue_cases(actor: Actor, *, scope: str = "mine") -> QuerySet[Case]:
-    """Open cases for the queue page: "mine", "unassigned", or (supervisors) "all"."""
+@dataclass(frozen=True)
+class QueueFilters:
+    """What the queue page narrows by; empty values do not filter."""
+
+    stage: str = ""
+    channel: str = ""
+    language: str = ""
+    overdue: bool = False
+    number: int | None = None
+
+
+def queue_cases(actor: Actor, *, scope: str = "mine", filters: QueueFilters | None = None) -> QuerySet[Case]:
+    """Open cases for the queue page: "mine", "unassigned", or (supervisors) "all".
+
+    The contact is never joined: the queue shows nobody's identifier or name.
+    """
     cases = cases_visible_to(actor).filter(closed_at__isnull=True)
     if scope == "unassigned":
         cases = cases.filter(owner__isnull=True)
     elif scope == "all" and is_supervisor(actor):
-        pass
+        cases = cases.select_related("owner")
     else:
         cases = cases.filter(owner_id=actor.pk)
-    return queue_order(cases.select_related("owner"))
+    filters = filters or QueueFilters()
+    if filters.stage:
+        cases = cases.filter(stage=filters.stage)
+    if filters.channel:
+        cases = cases.filter(channel=filters.channel)
+    if filters.language:
+        cases = cases.filter(language=filters.language)
+    if filters.overdue:
+        limit = timezone.now() - timedelta(hours=settings.SLA_HOURS)
+        cases = cases.filter(Q(overdue_since__isnull=False) | Q(awaiting_since__lte=limit))
+    if filters.number is not None:
+        cases = cases.filter(pk=filters.number)
+    return queue_order(cases)
 
 
 def case_conversation(case: Case) -> QuerySet[Message]:
@@ -43,7 +83,127 @@ def case_conversation(case: Case) -> QuerySet[Message]:
 
 
 def case_timeline(case: Case) -> QuerySet[CaseEvent]:
-    return case.events.select_related("actor").order_by("created_at", "pk")
+    """Everything that happened to the case; views are listed apart (case_viewers)."""
+    return case.events.exclude(kind=EventKind.VIEWED).select_related("actor").order_by("created_at", "pk")
+
+
+def case_viewers(case: Case) -> list[dict]:
+    """Who opened the case page, how often and when last: for supervisors."""
+    return list(
+        case.events.filter(kind=EventKind.VIEWED).values("actor__username")
+        .annotate(views=Count("pk"), last=Max("created_at")).order_by("-last")
+    )
+
+
+def case_equipment(case: Case) -> list[CaseEquipment]:
+    return list(case.equipment.select_related("equipment_type").order_by("role", "equipment_type__position"))
+
+
+def equipment_types() -> list[EquipmentType]:
+    return list(EquipmentType.objects.filter(active=True))
+
+
+def canned_replies_for(language: str) -> QuerySet[CannedReply]:
+    """Active canned replies in the case's language, and those for any language."""
+    replies = CannedReply.objects.filter(active=True)
+    if language:
+        replies = replies.filter(language__in=[language, ""])
+    return replies.order_by("title", "pk")
+
+
+def workers() -> QuerySet[User]:
+    """Staff who can work cases, for the reassign and release choices."""
+    app_label, codename = PERM_WORK.split(".")
+    perm = Q(groups__permissions__codename=codename, groups__permissions__content_type__app_label=app_label)
+    return (
+        User.objects.filter(is_active=True).filter(perm | Q(is_superuser=True))
+        .distinct().order_by("username")
+    )
+
+
+@dataclass(frozen=True)
+class TeamRow:
+    user: User
+    profile: OperatorProfile
+    active: int
+    overdue: int
+    languages: list[str] = field(default_factory=list)
+
+
+def team(actor: Actor) -> list[TeamRow]:
+    """Every operator with their shift, capacity and open cases: for supervisors."""
+    if not is_supervisor(actor):
+        return []
+    profiles = (
+        OperatorProfile.objects.filter(user__in=workers())
+        .select_related("user").prefetch_related("languages")
+        .annotate(
+            active=Count("user__cases", filter=Q(user__cases__closed_at__isnull=True), distinct=True),
+            overdue=Count(
+                "user__cases",
+                filter=Q(user__cases__closed_at__isnull=True, user__cases__overdue_since__isnull=False),
+                distinct=True,
+            ),
+        )
+        .order_by("-on_shift", "user__username")
+    )
+    return [
+        TeamRow(user=p.user, profile=p, active=p.active, overdue=p.overdue,
+                languages=[language.code for language in p.languages.all()])
+        for p in profiles
+    ]
+
+
+@dataclass(frozen=True)
+class CaseActions:
+    """Which actions the case page offers this actor now. The services still decide."""
+
+    take: bool = False
+    unassign: bool = False
+    assign: bool = False
+    reply: bool = False
+    call: bool = False
+    note: bool = False
+    verify: bool = False
+    plan: bool = False
+    declare: bool = False
+    surrender: bool = False
+    close: bool = False
+    reopen: bool = False
+    reward_paid: bool = False
+    see_contact: bool = False
+
+    @property
+    def stage_actions(self) -> bool:
+        return any((self.verify, self.plan, self.declare, self.surrender, self.close, self.reopen))
+
+
+def case_actions(actor: Actor, case: Case) -> CaseActions:
+    from .services import REPLYABLE_CHANNELS
+
+    if not can_work(actor):
+        return CaseActions()
+    supervisor = is_supervisor(actor)
+    owner = case.owner_id is not None and case.owner_id == actor.pk
+    manage = owner or supervisor
+    answer = manage or case.owner_id is None
+    is_open = case.stage in OPEN_STAGES
+    return CaseActions(
+        take=is_open and case.owner_id is None,
+        unassign=is_open and case.owner_id is not None and manage,
+        assign=is_open and supervisor,
+        reply=is_open and answer and case.channel in REPLYABLE_CHANNELS,
+        call=is_open and answer,
+        note=answer,
+        verify=manage and case.stage == Stage.IN_CONTACT,
+        plan=manage and case.stage == Stage.VERIFIED,
+        declare=manage and case.stage in (Stage.IN_CONTACT, Stage.VERIFIED, Stage.PLANNING),
+        surrender=manage and case.stage == Stage.PLANNING,
+        close=is_open and answer,
+        reopen=manage and case.stage == Stage.CLOSED,
+        reward_paid=supervisor and case.reward_state == RewardState.DUE,
+        see_contact=manage,
+    )
 
 
 @dataclass(frozen=True)

@@ -24,7 +24,7 @@ from django.utils import timezone
 from operators.models import OperatorProfile
 from operators.roles import can_work, is_supervisor
 
-from . import identity
+from . import assignment, identity
 from .access import case_for
 from .errors import DomainError, InvalidInput, InvalidTransition, NotAllowed
 from .models import (
@@ -117,7 +117,7 @@ def request_receive(
         if stored:
             return stored
     try:
-        return _request_receive(
+        received = _request_receive(
             actor=actor, channel=channel, identifier=identifier, text=_clean_text(text)[:MAX_TEXT],
             display_name=_clean_text(display_name)[:200], language=language[:8],
             received_at=received_at or timezone.now(), intake_key=intake_key,
@@ -129,6 +129,9 @@ def request_receive(
         if stored is None:
             raise
         return stored
+    if not received.duplicate and received.case.owner_id is None and received.case.closed_at is None:
+        assignment.on_commit_assign_case(received.case.pk)
+    return received
 
 
 def _stored_request(intake_key: str) -> Received | None:
@@ -246,7 +249,10 @@ def case_assign(*, actor: User, case_id: int, operator: User) -> Case:
     _require_open(case)
     if case.owner_id == operator.pk:
         return case
+    previous = case.owner_id
     _assign(case, operator, actor, timezone.now(), profile)
+    if previous is not None:
+        assignment.on_commit_fill(previous)
     return case
 
 
@@ -310,6 +316,9 @@ def case_unassign(*, actor: User, case_id: int) -> Case:
         fields.append("stage")
     case.save(update_fields=fields)
     _event(case, EventKind.UNASSIGNED, actor, timezone.now(), previous_owner_id=previous)
+    # Someone else may take it; the one who returned it gets other work, not this case back.
+    assignment.on_commit_assign_case(case.pk, exclude_user_id=previous)
+    assignment.on_commit_fill(previous, exclude_case_ids=[case.pk])
     return case
 
 
@@ -395,6 +404,38 @@ def case_log_call(
         duration_seconds=duration_seconds, **answer,
     )
     return message
+
+
+@transaction.atomic
+def call_log_inbound(
+    *, actor: User, identifier: str, caller_name: str = "", language: str = "", summary: str,
+) -> Received:
+    """An operator answered the hotline's phone: the call is the request (received now) and,
+    since a human talked to the caller, also its answer. The logging operator takes the case
+    unless a colleague already owns it (the call is then added to their case).
+    """
+    _require_worker(actor)
+    identifier = _clean_text(identifier).strip()
+    if not identifier:
+        raise InvalidInput("Give the caller's number or name.")
+    summary = _clean_text(summary).strip()
+    if not summary:
+        raise InvalidInput("Summarise the call.")
+    profile = _profile_locked(actor)  # the profile before the case, as in case_take
+    now = timezone.now()
+    received = _request_receive(
+        actor=actor, channel=Channel.PHONE, identifier=identifier, text=summary[:MAX_TEXT],
+        display_name=_clean_text(caller_name).strip()[:200], language=language[:8], received_at=now,
+        intake_key=None, external_id="", is_call=True,
+    )
+    case, message = received.case, received.message
+    message.author = actor
+    message.save(update_fields=["author"])
+    if case.owner_id is None:
+        _assign(case, actor, actor, now, profile)
+    answer = _record_human_answer(case, now)
+    _event(case, EventKind.CALL_LOGGED, actor, now, message_id=message.pk, direction=Direction.INBOUND, **answer)
+    return received
 
 
 @transaction.atomic
@@ -522,6 +563,8 @@ def case_record_surrender(
         case, EventKind.SURRENDERED, actor, now, items={str(t.pk): q for t, q in rows},
         reward_total=str(total),
     )
+    if case.owner_id is not None:
+        assignment.on_commit_fill(case.owner_id)
     return case
 
 
@@ -570,6 +613,8 @@ def case_close(*, actor: User, case_id: int, reason: str, comment: str = "") -> 
         "overdue_since", "updated_at",
     ])
     _event(case, EventKind.CLOSED, actor, now, reason=reason, comment=comment[:500], **{"from": previous})
+    if case.owner_id is not None:
+        assignment.on_commit_fill(case.owner_id)
     return case
 
 
@@ -596,6 +641,8 @@ def case_reopen(*, actor: User, case_id: int) -> Case:
     if case.stage == Stage.SURRENDERED:
         raise InvalidTransition("A completed surrender cannot be reopened.")
     _reopen(case, actor, timezone.now(), reason="by operator")
+    if case.owner_id is None:
+        assignment.on_commit_assign_case(case.pk)
     return case
 
 
@@ -657,9 +704,15 @@ def case_record_triage_answer(*, case_id: int, question: str, answer: str, label
     return previous is None
 
 
+def case_record_view(*, actor: User, case: Case) -> None:
+    """Every read of a case is an event: supervisors can see who looked at what."""
+    _event(case, EventKind.VIEWED, actor, timezone.now())
+
+
 __all__ = [
-    "DomainError", "Received", "active_case_count", "case_add_note", "case_advance", "case_assign",
+    "DomainError", "Received", "active_case_count", "call_log_inbound", "case_add_note", "case_advance", "case_assign",
     "case_close", "case_declare_equipment", "case_log_call", "case_mark_reward_paid", "case_record_surrender",
+    "case_record_view",
     "case_reopen", "case_reply", "case_take", "case_take_next", "case_unassign", "message_record_automatic",
     "request_receive",
 ]

@@ -37,3 +37,32 @@ def telegram_prune_updates_task() -> int:
     from .telegram.intake import prune_updates
 
     return prune_updates()
+
+
+@shared_task(bind=True, ignore_result=True, acks_late=True, max_retries=20)
+def auto_assign_case_task(self, case_id: int, exclude_user_id: int | None = None) -> None:  # type: ignore[no-untyped-def]
+    """Give a new or returned case to an operator; retry while another transaction holds it."""
+    from .assignment import CaseBusy, assign_case
+
+    try:
+        assign_case(case_id, exclude_user_id=exclude_user_id)
+    except CaseBusy as busy:
+        raise self.retry(countdown=2, exc=busy) from busy
+
+
+@shared_task(ignore_result=True, acks_late=True)
+def auto_assign_operator_task(operator_id: int, exclude_case_ids: list[int] | None = None) -> None:
+    """Fill an operator's free capacity (they came on shift or finished a case)."""
+    from .assignment import assign_waiting_to
+
+    assign_waiting_to(operator_id, exclude_case_ids=exclude_case_ids or ())
+
+
+@shared_task(ignore_result=True)
+def auto_assign_sweep_task() -> int:
+    """Periodic: waiting cases a lost or skipped assignment left behind."""
+    from django.conf import settings
+
+    from .assignment import assign_waiting
+
+    return assign_waiting() if settings.AUTO_ASSIGN else 0

@@ -39,4 +39,28 @@ def operator_set_shift(*, actor: User, operator: User, on_shift: bool) -> Operat
         profile.on_shift = on_shift
         profile.shift_changed_at = timezone.now()
         profile.save(update_fields=["on_shift", "shift_changed_at"])
+        if on_shift:
+            from hotline.assignment import on_commit_fill
+
+            on_commit_fill(operator.pk)  # waiting cases come to them after commit
+    return profile
+
+
+@transaction.atomic
+def operator_update_preferences(*, actor: User, ui_language: str, time_zone: str) -> OperatorProfile:
+    """An operator's own interface language and time zone."""
+    from zoneinfo import available_timezones
+
+    from django.conf import settings
+
+    from hotline.errors import InvalidInput
+
+    if ui_language not in dict(settings.LANGUAGES):
+        raise InvalidInput(f"Unknown interface language {ui_language!r}.")
+    if time_zone not in available_timezones():
+        raise InvalidInput(f"Unknown time zone {time_zone!r}.")
+    profile, _ = OperatorProfile.objects.select_for_update().get_or_create(user=actor)
+    profile.ui_language = ui_language
+    profile.time_zone = time_zone
+    profile.save(update_fields=["ui_language", "time_zone"])
     return profile

@@ -77,7 +77,10 @@ def test_text_message_opens_a_case_and_the_bot_acknowledges(client, django_captu
     [ack] = Message.objects.filter(is_automatic=True)
     assert ack.body.startswith("Здравствуйте!") and ack.body.endswith("Вы уже мобилизованы?")
     assert ack.delivery == "queued" and ack.case_id == request.case_id
-    assert len(callbacks) == 1  # deliver_message_task for the acknowledgement, after commit
+    # After commit: the acknowledgement's delivery, and offering the new case to an operator.
+    assert sorted(c.func.__self__.name for c in callbacks) == [
+        "hotline.tasks.auto_assign_case_task", "hotline.tasks.deliver_message_task",
+    ]
     case = Case.objects.get()
     assert case.first_response_at is None and case.awaiting_since is not None  # the bot is not a human answer
 

@@ -44,6 +44,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     # Deny by default: every view needs a login unless it says otherwise (intake endpoints).
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
+    # After authentication: the operator's own interface language and time zone.
+    "operators.middleware.OperatorPreferencesMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
@@ -116,6 +118,9 @@ SLA_SWEEP_SECONDS = env.float("SLA_SWEEP_SECONDS", default=60)
 CASE_NEW_REQUEST_ON_CLOSED = env.str("CASE_NEW_REQUEST_ON_CLOSED", default="reopen")
 # Key of the keyed hash that finds a contact by identifier without storing it in clear.
 CONTACT_LOOKUP_KEY = env.str("CONTACT_LOOKUP_KEY", default="")
+# Give each new or waiting case to an on-shift operator who speaks its language (hotline/assignment.py).
+AUTO_ASSIGN = env.bool("AUTO_ASSIGN", default=True)
+AUTO_ASSIGN_SWEEP_SECONDS = env.float("AUTO_ASSIGN_SWEEP_SECONDS", default=60)
 
 # --- Celery --------------------------------------------------------------------------------
 REDIS_URL = env.str("REDIS_URL", default="")
@@ -145,6 +150,12 @@ CELERY_BEAT_SCHEDULE = {
         "task": "hotline.tasks.sla_sweep_task",
         "schedule": timedelta(seconds=SLA_SWEEP_SECONDS),
         "options": {"expires": SLA_SWEEP_SECONDS},
+    },
+    # The safety net of auto-assignment: waiting cases a lost or skipped task left behind.
+    "auto-assign-sweep": {
+        "task": "hotline.tasks.auto_assign_sweep_task",
+        "schedule": timedelta(seconds=AUTO_ASSIGN_SWEEP_SECONDS),
+        "options": {"expires": AUTO_ASSIGN_SWEEP_SECONDS},
     },
 }
 

@@ -6,7 +6,7 @@ from typing import Any
 from django import template
 from django.conf import settings
 from django.utils import timezone
-from django.utils.timesince import timeuntil
+from django.utils.timesince import timesince, timeuntil
 
 from hotline.models import Case
 
@@ -21,6 +21,21 @@ def sla_state(case: Case) -> dict[str, Any]:
     now = timezone.now()
     deadline = case.awaiting_since + timedelta(hours=settings.SLA_HOURS)
     if case.overdue_since or now >= deadline:
-        return {"state": "overdue"}
+        return {"state": "overdue", "over": timesince(deadline, now) if now > deadline else ""}
     warning = case.awaiting_since + timedelta(hours=settings.SLA_WARNING_HOURS)
     return {"state": "risk" if (case.at_risk_since or now >= warning) else "ok", "left": timeuntil(deadline, now)}
+
+
+@register.filter
+def stage_label(value: str) -> str:
+    """A stage's translated name from its stored value (timeline event data)."""
+    from hotline.models import Stage
+
+    return str(Stage(value).label) if value in Stage.values else value
+
+
+@register.filter
+def close_reason_label(value: str) -> str:
+    from hotline.models import CloseReason
+
+    return str(CloseReason(value).label) if value in CloseReason.values else value
