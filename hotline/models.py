@@ -89,6 +89,10 @@ class Case(models.Model):
     last_request_at = models.DateTimeField()
     assigned_at = models.DateTimeField(null=True, blank=True)
     first_response_at = models.DateTimeField(null=True, blank=True)
+    # Who gave the first human answer: response times are reported per operator by this.
+    first_responder = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
     # The SLA clock: set by the first unanswered request, cleared by a human answer.
     awaiting_since = models.DateTimeField(null=True, blank=True)
     at_risk_since = models.DateTimeField(null=True, blank=True)
@@ -124,6 +128,15 @@ class Case(models.Model):
                 condition=Q(closed_at__isnull=True, at_risk_since__isnull=True, awaiting_since__isnull=False),
             ),
             models.Index(fields=["received_at"], name="case_received_idx"),
+            # The dashboard: outcomes in a period, and the overdue list.
+            models.Index(fields=["closed_at"], name="case_closed_idx", condition=Q(closed_at__isnull=False)),
+            models.Index(
+                fields=["surrendered_at"], name="case_surrendered_idx", condition=Q(surrendered_at__isnull=False)
+            ),
+            models.Index(
+                fields=["awaiting_since"], name="case_overdue_list_idx",
+                condition=Q(closed_at__isnull=True, overdue_since__isnull=False),
+            ),
             models.Index(fields=["stage"], name="case_stage_idx"),
         ]
 

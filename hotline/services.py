@@ -331,7 +331,7 @@ def _take_if_unowned(case: Case, actor: User, at: datetime) -> None:
         _assign(case, actor, actor, at, _profile_locked(actor))
 
 
-def _record_human_answer(case: Case, at: datetime) -> dict[str, Any]:
+def _record_human_answer(case: Case, at: datetime, actor: User) -> dict[str, Any]:
     """A human answered: the wait and its flags end; the first answer is the first response."""
     waited = (at - case.awaiting_since).total_seconds() if case.awaiting_since else None
     case.awaiting_since = None
@@ -340,7 +340,8 @@ def _record_human_answer(case: Case, at: datetime) -> dict[str, Any]:
     fields = ["awaiting_since", "at_risk_since", "overdue_since", "updated_at"]
     if case.first_response_at is None:
         case.first_response_at = at
-        fields.append("first_response_at")
+        case.first_responder = actor
+        fields += ["first_response_at", "first_responder"]
     if case.stage in (Stage.NEW, Stage.ASSIGNED):
         case.stage = Stage.IN_CONTACT
         fields.append("stage")
@@ -369,7 +370,7 @@ def case_reply(*, actor: User, case_id: int, text: str) -> Message:
         case=case, direction=Direction.OUTBOUND, channel=case.channel, author=actor, body=text,
         delivery=Delivery.QUEUED, created_at=now,
     )
-    answer = _record_human_answer(case, now)
+    answer = _record_human_answer(case, now, actor)
     _event(case, EventKind.REPLIED, actor, now, message_id=message.pk, **answer)
     from .tasks import deliver_message_task
 
@@ -398,7 +399,7 @@ def case_log_call(
         case=case, direction=direction, channel=Channel.PHONE, author=actor, is_call=True,
         body=_clean_text(summary).strip()[:MAX_TEXT], created_at=now,
     )
-    answer = _record_human_answer(case, now)
+    answer = _record_human_answer(case, now, actor)
     _event(
         case, EventKind.CALL_LOGGED, actor, now, message_id=message.pk, direction=direction,
         duration_seconds=duration_seconds, **answer,
@@ -433,7 +434,7 @@ def call_log_inbound(
     message.save(update_fields=["author"])
     if case.owner_id is None:
         _assign(case, actor, actor, now, profile)
-    answer = _record_human_answer(case, now)
+    answer = _record_human_answer(case, now, actor)
     _event(case, EventKind.CALL_LOGGED, actor, now, message_id=message.pk, direction=Direction.INBOUND, **answer)
     return received
 

@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
-from . import views
+from . import dashboard_views, views
 from .telegram import views as telegram_views
 
 urlpatterns = [
@@ -26,6 +26,9 @@ urlpatterns = [
     path("canned/new/", views.canned_save, name="canned_create"),
     path("canned/<int:canned_id>/", views.canned_save, name="canned_update"),
     path("operators/", include("operators.urls")),
+    path("dashboard/", dashboard_views.dashboard, name="dashboard"),
+    path("dashboard/export.csv", dashboard_views.dashboard_csv, name="dashboard-csv"),
+    path("api/v1/metrics/", dashboard_views.MetricsView.as_view(), name="api-metrics"),
     path("login/", auth_views.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),

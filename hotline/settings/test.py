@@ -31,7 +31,10 @@ def _postgres_answers(url: str) -> bool:
     return True
 
 
-if _postgres_answers(TEST_DATABASE_URL):
+# TEST_FORCE_SQLITE=1 runs a suite on SQLite even where PostgreSQL answers (to check fallbacks).
+if env.bool("TEST_FORCE_SQLITE", default=False):
+    DATABASES = {"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": ":memory:"}}
+elif _postgres_answers(TEST_DATABASE_URL):
     DATABASES = {"default": env.db_url_config(TEST_DATABASE_URL)}
     # TEST_DATABASE_NAME lets several checkouts run their suites at once on one server.
     test_name = env.str("TEST_DATABASE_NAME", default="test_hotline")

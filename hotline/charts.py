@@ -1,0 +1,63 @@
+"""Charts drawn on the server as SVG: no chart library, no CDN, readable without JavaScript."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import SafeString
+
+from .metrics import ResponseStats
+
+WIDTH, HEIGHT = 720, 240
+LEFT, RIGHT, TOP, BOTTOM = 48, 12, 12, 28
+
+
+def _hours(seconds: float) -> float:
+    return seconds / 3600
+
+
+def trend_svg(trend: Sequence[ResponseStats], sla_seconds: float) -> SafeString:
+    """Median and p90 of the first response per day, with the SLA as a dashed line."""
+    points = [t for t in trend if t.median_s is not None]
+    if not points:
+        return format_html('<p class="empty">{}</p>', "No answered requests in this period.")
+    top = max([_hours(sla_seconds), *(_hours(t.p90_s or 0) for t in points)]) * 1.1 or 1
+    span = max(len(points) - 1, 1)
+
+    def x(i: int) -> float:
+        return LEFT + (WIDTH - LEFT - RIGHT) * (i / span if len(points) > 1 else 0.5)
+
+    def y(hours: float) -> float:
+        return TOP + (HEIGHT - TOP - BOTTOM) * (1 - hours / top)
+
+    def line(attr: str) -> str:
+        return " ".join(f"{x(i):.1f},{y(_hours(getattr(t, attr) or 0)):.1f}" for i, t in enumerate(points))
+
+    ticks = [top * k / 4 for k in range(5)]
+    grid = format_html_join(
+        "", '<line x1="{}" x2="{}" y1="{}" y2="{}" class="grid"/>'
+        '<text x="{}" y="{}" class="tick" text-anchor="end">{} h</text>',
+        ((LEFT, WIDTH - RIGHT, f"{y(t):.1f}", f"{y(t):.1f}", LEFT - 6, f"{y(t) + 4:.1f}", f"{t:.0f}") for t in ticks),
+    )
+    step = max(1, len(points) // 8)
+    labels = format_html_join(
+        "", '<text x="{}" y="{}" class="tick" text-anchor="middle">{}</text>',
+        ((f"{x(i):.1f}", HEIGHT - 8, t.key.strftime("%d.%m")) for i, t in enumerate(points) if i % step == 0),
+    )
+    dots = format_html_join(
+        "", '<circle cx="{}" cy="{}" r="3" class="median"><title>{}: median {} h, p90 {} h</title></circle>',
+        ((f"{x(i):.1f}", f"{y(_hours(t.median_s or 0)):.1f}", t.label, f"{_hours(t.median_s or 0):.1f}",
+          f"{_hours(t.p90_s or 0):.1f}") for i, t in enumerate(points)),
+    )
+    sla_y = y(_hours(sla_seconds))
+    return format_html(
+        '<svg class="chart" viewBox="0 0 {w} {h}" role="img" aria-labelledby="trend-title">'
+        '<title id="trend-title">First response time per day: median and 90th percentile, hours</title>'
+        '{grid}{labels}'
+        '<line x1="{l}" x2="{r}" y1="{sy}" y2="{sy}" class="sla"/>'
+        '<text x="{r}" y="{sty}" class="tick sla-label" text-anchor="end">SLA {sla} h</text>'
+        '<polyline points="{p90}" class="p90"/><polyline points="{median}" class="median"/>{dots}</svg>',
+        w=WIDTH, h=HEIGHT, grid=grid, labels=labels, l=LEFT, r=WIDTH - RIGHT, sy=f"{sla_y:.1f}", sty=f"{sla_y - 4:.1f}",
+        sla=f"{_hours(sla_seconds):.0f}", p90=line("p90_s"), median=line("median_s"), dots=dots,
+    )

@@ -1,0 +1,157 @@
+"""The supervisors' dashboard: page, self-refreshing fragment, CSV export and JSON API."""
+
+from __future__ import annotations
+
+import csv
+from dataclasses import asdict
+from typing import Any
+
+from django import forms
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.utils.translation import gettext_lazy as _
+from django.views.decorators.http import require_GET
+from rest_framework import permissions
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from operators.roles import is_supervisor
+
+from . import metrics
+from .charts import trend_svg
+
+
+class PeriodForm(forms.Form):
+    period = forms.ChoiceField(
+        choices=[("today", _("Today")), ("7d", _("7 days")), ("30d", _("30 days")), ("custom", _("Custom"))],
+        required=False,
+    )
+    start = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    end = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        data["period"] = data.get("period") or "7d"
+        if data["period"] == "custom":
+            if not data.get("start") or not data.get("end"):
+                raise forms.ValidationError(_("A custom period needs a start and an end date."))
+            if data["end"] < data["start"]:
+                raise forms.ValidationError(_("The end date must be on or after the start date."))
+            if (data["end"] - data["start"]).days > 366:
+                raise forms.ValidationError(_("A custom period can span at most a year."))
+        return data
+
+    def period_or_none(self) -> metrics.Period | None:
+        if not self.is_valid():
+            return None
+        data = self.cleaned_data
+        return metrics.period_for(data["period"], start=data.get("start"), end=data.get("end"))
+
+
+def _require_supervisor(request: HttpRequest) -> None:
+    if not is_supervisor(request.user):
+        raise PermissionDenied("Only supervisors see the dashboard.")
+
+
+@require_GET
+def dashboard(request: HttpRequest) -> HttpResponse:
+    _require_supervisor(request)
+    form = PeriodForm(request.GET or None)
+    period = form.period_or_none() if request.GET else metrics.period_for("7d")
+    if period is None:
+        return render(request, "hotline/dashboard.html", {"form": form}, status=400)
+    figures = metrics.dashboard(period)
+    context = {"form": form, "d": figures, "trend_chart": trend_svg(figures.trend, figures.sla_seconds)}
+    template = "hotline/dashboard_body.html" if getattr(request, "htmx", False) else "hotline/dashboard.html"
+    return render(request, template, context)
+
+
+def _stats_row(stat: metrics.ResponseStats) -> list[Any]:
+    def fmt(value: float | None) -> str:
+        return "" if value is None else f"{value:.0f}"
+
+    share = stat.share_within
+    return [
+        stat.label, stat.received, stat.answered, fmt(stat.median_s), fmt(stat.p90_s), fmt(stat.max_s),
+        "" if share is None else f"{share:.4f}",
+    ]
+
+
+@require_GET
+def dashboard_csv(request: HttpRequest) -> HttpResponse:
+    """Response times for the period, one row per group, for spreadsheets and reports."""
+    _require_supervisor(request)
+    form = PeriodForm(request.GET or None)
+    period = form.period_or_none() if request.GET else metrics.period_for("7d")
+    if period is None:
+        return HttpResponse(form.errors.as_text(), status=400, content_type="text/plain; charset=utf-8")
+    figures = metrics.dashboard(period)
+    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = (
+        f'attachment; filename="hotline-{period.start:%Y%m%d}-{period.end:%Y%m%d}.csv"'
+    )
+    writer = csv.writer(response)
+    writer.writerow(["group", "key", "received", "answered", "median_s", "p90_s", "max_s", "share_within_sla"])
+    writer.writerow(["all", *_stats_row(figures.overall)])
+    for name, rows in (
+        ("operator", figures.by_operator), ("channel", figures.by_channel), ("language", figures.by_language),
+        ("day", figures.trend),
+    ):
+        for stat in rows:
+            writer.writerow([name, *_stats_row(stat)])
+    return response
+
+
+class IsSupervisor(permissions.BasePermission):
+    def has_permission(self, request: Request, view: Any) -> bool:
+        return is_supervisor(request.user)
+
+
+def _stats_json(stat: metrics.ResponseStats) -> dict[str, Any]:
+    data = asdict(stat)
+    data["key"] = str(stat.key)
+    data["share_within_sla"] = stat.share_within
+    return data
+
+
+class MetricsView(APIView):
+    """GET /api/v1/metrics/?period=7d — the dashboard's figures, for supervisors."""
+
+    permission_classes = [permissions.IsAuthenticated, IsSupervisor]
+
+    def get(self, request: Request) -> Response:
+        form = PeriodForm(request.query_params or None)
+        period = form.period_or_none() if request.query_params else metrics.period_for("7d")
+        if period is None:
+            return Response({"errors": form.errors}, status=400)
+        d = metrics.dashboard(period)
+        return Response({
+            "period": {"key": period.key, "start": period.start, "end": period.end},
+            "sla_seconds": d.sla_seconds,
+            "now": asdict(d.now),
+            "response": {
+                "overall": _stats_json(d.overall),
+                "by_operator": [_stats_json(s) for s in d.by_operator],
+                "by_channel": [_stats_json(s) for s in d.by_channel],
+                "by_language": [_stats_json(s) for s in d.by_language],
+                "trend": [_stats_json(s) for s in d.trend],
+            },
+            "flow": {
+                **asdict(d.flow),
+                "avg_to_surrender": None,  # a timedelta: given in seconds below
+                "avg_to_surrender_seconds": (
+                    d.flow.avg_to_surrender.total_seconds() if d.flow.avg_to_surrender else None
+                ),
+            },
+            "rewards": {
+                "equipment": [{**row, "amount": str(row["amount"])} for row in d.rewards.equipment],
+                "totals": [{**row, "due": str(row["due"]), "paid": str(row["paid"])} for row in d.rewards.totals],
+            },
+            "overdue": [
+                {"case": c.pk, "stage": c.stage, "owner": c.owner.username if c.owner else None,
+                 "awaiting_since": c.awaiting_since}
+                for c in d.overdue
+            ],
+        })

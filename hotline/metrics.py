@@ -1,0 +1,415 @@
+"""Supervisors' figures, computed by the database from stored timestamps.
+
+Every figure is an aggregate (percentiles with PostgreSQL's `percentile_cont`; on SQLite,
+which lacks it, the same interpolation done with window functions), so the number of
+queries is constant whatever the number of cases.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
+from django.db import connection
+from django.db.models import (
+    Aggregate,
+    Avg,
+    Count,
+    DecimalField,
+    DurationField,
+    ExpressionWrapper,
+    F,
+    FloatField,
+    Func,
+    Max,
+    Min,
+    Q,
+    QuerySet,
+    Sum,
+)
+from django.db.models.functions import TruncDate, TruncWeek
+from django.utils import timezone
+
+from operators.models import OperatorProfile
+
+from .models import Case, CaseEquipment, Channel, CloseReason, EquipmentRole, RewardState, Stage
+
+PERIODS = {"today": None, "7d": 7, "30d": 30}
+
+
+class ResponseSeconds(Func):
+    """Seconds from the first request to the first human answer (NULL while unanswered)."""
+
+    output_field = FloatField()
+
+    def __init__(self) -> None:
+        super().__init__(F("first_response_at"), F("received_at"))
+
+    def as_postgresql(self, compiler: Any, conn: Any, **extra: Any) -> Any:
+        return self.as_sql(compiler, conn, template="EXTRACT(EPOCH FROM (%(expressions)s))", arg_joiner=" - ")
+
+    def as_sqlite(self, compiler: Any, conn: Any, **extra: Any) -> Any:
+        return self.as_sql(
+            compiler, conn, template="ROUND((julianday(%(expressions)s)) * 86400.0, 3)", arg_joiner=") - julianday(",
+        )
+
+
+class PercentileCont(Aggregate):
+    """PostgreSQL's continuous percentile (linear interpolation between the nearest ranks)."""
+
+    function = "percentile_cont"
+    template = "%(function)s(%(fraction)s) WITHIN GROUP (ORDER BY %(expressions)s)"
+    output_field = FloatField()
+
+    def __init__(self, expression: Any, fraction: float, **extra: Any) -> None:
+        super().__init__(expression, fraction=float(fraction), **extra)
+
+
+# --- the period -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Period:
+    key: str
+    start: datetime
+    end: datetime
+
+    @property
+    def days(self) -> float:
+        return (self.end - self.start).total_seconds() / 86400
+
+
+def period_for(key: str, *, start: date | None = None, end: date | None = None, now: datetime | None = None) -> Period:
+    """today / 7d / 30d end now; "custom" covers whole local days from start to end inclusive."""
+    now = now or timezone.now()
+    zone = ZoneInfo(settings.TIME_ZONE)
+    local_midnight = timezone.localtime(now, zone).replace(hour=0, minute=0, second=0, microsecond=0)
+    if key == "custom":
+        if start is None or end is None or end < start:
+            raise ValueError("A custom period needs a start and an end on or after it.")
+        begin = datetime.combine(start, datetime.min.time(), zone)
+        finish = datetime.combine(end + timedelta(days=1), datetime.min.time(), zone)
+        return Period("custom", begin, min(finish, now) if begin < now else finish)
+    if key == "today":
+        return Period(key, local_midnight, now)
+    days = PERIODS.get(key)
+    if days is None:
+        raise ValueError(f"Unknown period {key!r}: use today, 7d, 30d or custom.")
+    return Period(key, now - timedelta(days=days), now)
+
+
+# --- response times ------------------------------------------------------------------------------
+
+
+@dataclass
+class ResponseStats:
+    key: Any
+    label: str
+    received: int = 0
+    answered: int = 0
+    eligible: int = 0  # answered, or waited past the SLA unanswered: the share's denominator
+    within_sla: int = 0
+    median_s: float | None = None
+    p90_s: float | None = None
+    max_s: float | None = None
+
+    @property
+    def share_within(self) -> float | None:
+        return self.within_sla / self.eligible if self.eligible else None
+
+
+def _counts(now: datetime) -> dict[str, Any]:
+    sla = timedelta(hours=settings.SLA_HOURS)
+    answered = Q(first_response_at__isnull=False)
+    return {
+        "received": Count("pk"),
+        "answered": Count("pk", filter=answered),
+        "within_sla": Count("pk", filter=answered & Q(first_response_at__lte=F("received_at") + sla)),
+        "eligible": Count("pk", filter=answered | Q(received_at__lte=now - sla)),
+        "max_s": Max("response_s"),
+    }
+
+
+def _percentiles_sqlite(grouped: QuerySet, fractions: dict[str, float]) -> dict[Any, dict[str, float]]:
+    """The same interpolation as percentile_cont, with window functions over one query."""
+    inner_sql, params = grouped.values_list("group_key", "response_s").query.sql_with_params()
+    picks = []
+    for name, fraction in fractions.items():
+        pos = f"({fraction} * (n - 1))"
+        picks.append(
+            f"SUM(CASE WHEN i = CAST({pos} AS INTEGER) THEN s * (1 - ({pos} - CAST({pos} AS INTEGER))) "
+            f"WHEN i = CAST({pos} AS INTEGER) + 1 THEN s * ({pos} - CAST({pos} AS INTEGER)) ELSE 0 END) AS {name}"
+        )
+    sql = (
+        f"WITH v(g, s) AS ({inner_sql}), "  # noqa: S608 - only our own compiled query and numbers
+        "r AS (SELECT g, s, ROW_NUMBER() OVER (PARTITION BY g ORDER BY s) - 1 AS i, "
+        "COUNT(*) OVER (PARTITION BY g) AS n FROM v WHERE s IS NOT NULL) "
+        f"SELECT g, {', '.join(picks)} FROM r GROUP BY g"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return {row[0]: dict(zip(fractions, row[1:], strict=True)) for row in cursor.fetchall()}
+
+
+def _response_stats(
+    cases: QuerySet[Case], key: Any, now: datetime, same_key: Any = lambda k: k,
+) -> dict[Any, ResponseStats]:
+    """Figures per group. `same_key` maps a group key as the raw SQLite query returns it and as
+    the ORM converts it (a date, say) to one value, so the two queries' rows can be matched."""
+    grouped = cases.annotate(response_s=ResponseSeconds(), group_key=key)
+    aggregates = _counts(now)
+    fractions = {"median_s": 0.5, "p90_s": 0.9}
+    if connection.vendor == "postgresql":
+        aggregates |= {name: PercentileCont("response_s", f) for name, f in fractions.items()}
+    rows = grouped.values("group_key").annotate(**aggregates).order_by()
+    stats = {row["group_key"]: ResponseStats(key=row.pop("group_key"), label="", **row) for row in rows}
+    if connection.vendor != "postgresql" and stats:
+        by_key = {same_key(k): stat for k, stat in stats.items()}
+        for group, values in _percentiles_sqlite(grouped, fractions).items():
+            if same_key(group) in by_key:
+                for name, value in values.items():
+                    setattr(by_key[same_key(group)], name, value)
+    return stats
+
+
+def response_overall(cases: QuerySet[Case], now: datetime) -> ResponseStats:
+    from django.db.models import Value
+
+    stats = _response_stats(cases, Value(1), now)
+    overall = stats.get(1) or ResponseStats(key=1, label="")
+    overall.label = "all"
+    return overall
+
+
+def response_by(cases: QuerySet[Case], dimension: str, now: datetime) -> list[ResponseStats]:
+    """Per operator (who answered first), per channel or per language."""
+    if dimension == "operator":
+        stats = _response_stats(cases.filter(first_responder__isnull=False), F("first_responder"), now)
+        names = dict(
+            OperatorProfile.objects.filter(user_id__in=list(stats)).values_list("user_id", "user__username")
+        ) if stats else {}
+        for stat in stats.values():
+            stat.label = names.get(stat.key, f"#{stat.key}")
+    elif dimension == "channel":
+        stats = _response_stats(cases, F("channel"), now)
+        labels = dict(Channel.choices)
+        for stat in stats.values():
+            stat.label = str(labels.get(stat.key, stat.key))
+    elif dimension == "language":
+        stats = _response_stats(cases, F("language"), now)
+        for stat in stats.values():
+            stat.label = stat.key or "—"
+    else:
+        raise ValueError(dimension)
+    return sorted(stats.values(), key=lambda s: (-s.received, s.label))
+
+
+def response_trend(cases: QuerySet[Case], period: Period, now: datetime) -> list[ResponseStats]:
+    """Median and p90 per local day (per week beyond 45 days), oldest first."""
+    zone = ZoneInfo(settings.TIME_ZONE)
+    bucket = TruncWeek("received_at", tzinfo=zone) if period.days > 45 else TruncDate("received_at", tzinfo=zone)
+    stats = _response_stats(cases, bucket, now, same_key=lambda k: str(k)[:10])
+    for stat in stats.values():
+        day = stat.key.date() if isinstance(stat.key, datetime) else stat.key
+        stat.key = day
+        stat.label = day.isoformat()
+    return sorted(stats.values(), key=lambda s: s.key)
+
+
+# --- now, flow, rewards -------------------------------------------------------------------------
+
+
+@dataclass
+class NowFigures:
+    waiting: int
+    longest_wait_since: datetime | None
+    overdue: int
+    at_risk: int
+    unassigned: int
+    on_shift: list[dict[str, Any]]
+
+
+def now_figures() -> NowFigures:
+    figures = Case.objects.filter(closed_at__isnull=True).aggregate(
+        waiting=Count("pk", filter=Q(awaiting_since__isnull=False)),
+        longest=Min("awaiting_since"),
+        overdue=Count("pk", filter=Q(overdue_since__isnull=False)),
+        at_risk=Count("pk", filter=Q(at_risk_since__isnull=False, overdue_since__isnull=True)),
+        unassigned=Count("pk", filter=Q(owner__isnull=True)),
+    )
+    shift = (
+        OperatorProfile.objects.filter(on_shift=True, user__is_active=True)
+        .annotate(active=Count("user__cases", filter=Q(user__cases__closed_at__isnull=True)))
+        .values("user_id", "user__username", "capacity", "active")
+        .order_by("user__username")
+    )
+    return NowFigures(
+        waiting=figures["waiting"], longest_wait_since=figures["longest"], overdue=figures["overdue"],
+        at_risk=figures["at_risk"], unassigned=figures["unassigned"],
+        on_shift=[
+            {"username": row["user__username"], "active": row["active"], "capacity": row["capacity"],
+             "full": row["active"] >= row["capacity"]}
+            for row in shift
+        ],
+    )
+
+
+FUNNEL = [Stage.NEW, Stage.ASSIGNED, Stage.IN_CONTACT, Stage.VERIFIED, Stage.PLANNING, Stage.SURRENDERED]
+
+
+def _reached(stage: str) -> Q:
+    """A case reached `stage` if it is there or beyond now, or was closed from there or beyond."""
+    later = FUNNEL[FUNNEL.index(Stage(stage)):]
+    return Q(stage__in=later) | Q(stage=Stage.CLOSED, stage_before_close__in=later)
+
+
+@dataclass
+class FlowFigures:
+    opened: int
+    funnel: list[dict[str, Any]]
+    stages_now: dict[str, int]
+    surrendered: int
+    avg_to_surrender: timedelta | None
+    closed_by_reason: list[dict[str, Any]]
+
+
+def flow_figures(period: Period) -> FlowFigures:
+    opened = Case.objects.filter(received_at__gte=period.start, received_at__lt=period.end)
+    reached = opened.aggregate(
+        opened=Count("pk"),
+        **{f"reached_{stage}": Count("pk", filter=_reached(stage)) for stage in FUNNEL[1:]},
+    )
+    stages_now = dict(Case.objects.values_list("stage").annotate(n=Count("pk")).order_by())
+    surrendered = Case.objects.filter(
+        stage=Stage.SURRENDERED, surrendered_at__gte=period.start, surrendered_at__lt=period.end
+    ).aggregate(
+        n=Count("pk"),
+        avg=Avg(ExpressionWrapper(F("surrendered_at") - F("received_at"), output_field=DurationField())),
+    )
+    closed = (
+        Case.objects.filter(stage=Stage.CLOSED, closed_at__gte=period.start, closed_at__lt=period.end)
+        .values("close_reason").annotate(n=Count("pk")).order_by("-n")
+    )
+    reasons = dict(CloseReason.choices)
+    total = reached["opened"]
+    funnel = []
+    for stage in FUNNEL:
+        count = total if stage == Stage.NEW else reached[f"reached_{stage}"]
+        funnel.append({
+            "stage": stage.value, "label": str(stage.label), "count": count,
+            "share": count / total if total else None,
+        })
+    return FlowFigures(
+        opened=total,
+        funnel=funnel,
+        stages_now={str(Stage(s).label): stages_now.get(s, 0) for s in Stage.values},
+        surrendered=surrendered["n"],
+        avg_to_surrender=surrendered["avg"],
+        closed_by_reason=[
+            {"reason": row["close_reason"], "label": str(reasons.get(row["close_reason"], row["close_reason"])),
+             "count": row["n"]}
+            for row in closed
+        ],
+    )
+
+
+@dataclass
+class RewardFigures:
+    equipment: list[dict[str, Any]]
+    totals: list[dict[str, Any]] = field(default_factory=list)
+
+
+def reward_figures(period: Period) -> RewardFigures:
+    """Equipment that came in the period, by type; rewards still due (any time) and paid in the period."""
+    came = CaseEquipment.objects.filter(role=EquipmentRole.SURRENDERED)
+
+    def amount() -> ExpressionWrapper:
+        money = DecimalField(max_digits=16, decimal_places=2)
+        return ExpressionWrapper(F("quantity") * F("unit_reward"), output_field=money)
+    equipment = (
+        came.filter(case__surrendered_at__gte=period.start, case__surrendered_at__lt=period.end)
+        .values("equipment_type__name", "currency")
+        .annotate(units=Sum("quantity"), amount=Sum(amount()))
+        .order_by("equipment_type__position", "equipment_type__name")
+    )
+    paid_in_period = Q(case__reward_state=RewardState.PAID, case__reward_paid_at__gte=period.start,
+                       case__reward_paid_at__lt=period.end)
+    totals = (
+        came.filter(Q(case__reward_state=RewardState.DUE) | paid_in_period)
+        .values("currency")
+        .annotate(
+            due=Sum(amount(), filter=Q(case__reward_state=RewardState.DUE)),
+            due_cases=Count("case", filter=Q(case__reward_state=RewardState.DUE), distinct=True),
+            paid=Sum(amount(), filter=paid_in_period),
+            paid_cases=Count("case", filter=paid_in_period, distinct=True),
+        )
+        .order_by("currency")
+    )
+    return RewardFigures(
+        equipment=[
+            {"name": row["equipment_type__name"], "quantity": row["units"], "currency": row["currency"],
+             "amount": Decimal(str(row["amount"] or 0)).quantize(Decimal("1"))}
+            for row in equipment
+        ],
+        totals=[
+            {"currency": row["currency"], "due": Decimal(str(row["due"] or 0)).quantize(Decimal("1")),
+             "due_cases": row["due_cases"], "paid": Decimal(str(row["paid"] or 0)).quantize(Decimal("1")),
+             "paid_cases": row["paid_cases"]}
+            for row in totals
+        ],
+    )
+
+
+OVERDUE_LIST_LIMIT = 200
+
+
+def overdue_cases(limit: int = OVERDUE_LIST_LIMIT) -> QuerySet[Case]:
+    """Every overdue case, longest wait first (the page shows the first `limit`)."""
+    return (
+        Case.objects.filter(closed_at__isnull=True, overdue_since__isnull=False)
+        .select_related("owner").order_by("awaiting_since", "pk")
+        .only("pk", "stage", "channel", "language", "awaiting_since", "overdue_since", "owner__username")[:limit]
+    )
+
+
+# --- all of it ------------------------------------------------------------------------------------
+
+
+@dataclass
+class Dashboard:
+    period: Period
+    now: NowFigures
+    overall: ResponseStats
+    by_operator: list[ResponseStats]
+    by_channel: list[ResponseStats]
+    by_language: list[ResponseStats]
+    trend: list[ResponseStats]
+    flow: FlowFigures
+    rewards: RewardFigures
+    overdue: list[Case]
+    sla_seconds: float
+
+
+def dashboard(period: Period, *, now: datetime | None = None) -> Dashboard:
+    now = now or timezone.now()
+    received = Case.objects.filter(received_at__gte=period.start, received_at__lt=period.end)
+    return Dashboard(
+        period=period,
+        now=now_figures(),
+        overall=response_overall(received, now),
+        by_operator=response_by(received, "operator", now),
+        by_channel=response_by(received, "channel", now),
+        by_language=response_by(received, "language", now),
+        trend=response_trend(received, period, now),
+        flow=flow_figures(period),
+        rewards=reward_figures(period),
+        overdue=list(overdue_cases()),
+        sla_seconds=settings.SLA_HOURS * 3600,
+    )
+
+
+__all__ = ["Dashboard", "Period", "ResponseStats", "dashboard", "period_for"]
