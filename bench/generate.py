@@ -9,7 +9,8 @@ not already hold n cases. The data is synthetic: no real identifier, name or tex
 Shape of the n cases (by id modulo 100, so every kind is spread over the whole table, the
 worst case for a sweep that must touch its rows):
 
-    0-9    waiting more than SLA_HOURS and not flagged yet      (the sweep flags these)
+    0-9    waiting more than SLA_HOURS and not flagged yet      (the sweep flags these;
+           at risk too unless load(at_risk_flagged=True))
     10-11  waiting more than SLA_HOURS, flagged by earlier sweeps
     12-14  waiting between SLA_WARNING_HOURS and SLA_HOURS, not flagged yet
     15-29  waiting less than SLA_WARNING_HOURS
@@ -119,7 +120,7 @@ FROM (
     SELECT g, k, waiting, received, stage,
         CASE WHEN stage = 'new' THEN NULL ELSE %(first_owner)s + g %% %(owners)s END AS owner,
         CASE WHEN k >= {WAITING} THEN received + interval '2 hours' END AS answered,
-        CASE WHEN k >= {OVERDUE_DUE} AND k < {OVERDUE_FLAGGED}
+        CASE WHEN k >= %(first_at_risk_flagged)s AND k < {OVERDUE_FLAGGED}
              THEN waiting + interval '1 hour' * %(warning_hours)s END AS at_risk,
         CASE WHEN k >= {OVERDUE_DUE} AND k < {OVERDUE_FLAGGED}
              THEN waiting + interval '1 hour' * %(sla_hours)s END AS overdue
@@ -181,15 +182,20 @@ INSERT INTO hotline_caseevent (case_id, actor_id, kind, data, created_at, sla_wa
 SELECT id, NULL, f.kind, '{{}}'::jsonb, f.at, awaiting_since
 FROM hotline_case
 CROSS JOIN LATERAL (VALUES ('at_risk', at_risk_since), ('overdue', overdue_since)) AS f(kind, at)
-WHERE overdue_since IS NOT NULL;
+WHERE f.at IS NOT NULL;
 """
 
 _TABLES = ["hotline_caseevent", "hotline_message", "hotline_caseequipment", "hotline_case", "hotline_contact",
            "hotline_notification"]
 
 
-def load(n: int, *, now: datetime | None = None, verbose: bool = True) -> datetime:
-    """Replace every case with n generated ones, waits measured back from `now`; returns `now`."""
+def load(n: int, *, now: datetime | None = None, at_risk_flagged: bool = False, verbose: bool = True) -> datetime:
+    """Replace every case with n generated ones, waits measured back from `now`; returns `now`.
+
+    `at_risk_flagged`: the cases due for the overdue flag were flagged at risk by earlier
+    sweeps (the steady state, sweeping every minute). By default they were not (the sweep was
+    down for hours), so one sweep flags both thresholds at once: the worst case.
+    """
     from django.conf import settings
     from django.db import connection, transaction
     from django.utils import timezone
@@ -200,6 +206,7 @@ def load(n: int, *, now: datetime | None = None, verbose: bool = True) -> dateti
     params = {
         "now": now, "n": n, "first_owner": owners[0], "owners": len(owners),
         "sla_hours": settings.SLA_HOURS, "warning_hours": settings.SLA_WARNING_HOURS,
+        "first_at_risk_flagged": 0 if at_risk_flagged else OVERDUE_DUE,
     }
     if owners != list(range(owners[0], owners[0] + len(owners))):
         raise RuntimeError("Benchmark operators must have consecutive ids; drop the benchmark database.")
