@@ -1,21 +1,39 @@
 """The 24-hour promise: flag every case whose wait passed a threshold, in a few statements.
 
-Set-based and idempotent. For each threshold one UPDATE marks the cases crossing it (a
-concurrent sweep blocks on the same rows, then skips them once they are marked), and one
-INSERT ... SELECT writes their timeline events; the unique constraint
-`event_one_flag_per_wait` makes a second event for the same wait impossible.
+Set-based and idempotent; the number of statements never depends on the number of cases.
+
+PostgreSQL (production): one statement flags both thresholds. An UPDATE driven by the
+partial indexes `case_at_risk_sweep_idx` / `case_overdue_sweep_idx` marks the cases and
+RETURNs them to an INSERT that writes their timeline events. Two sweeps at once are
+serialised by a transaction-level advisory lock, so the later one finds nothing left to
+flag (and the two can never deadlock on case rows). A human answer committed while the
+sweep runs either happens first (the UPDATE re-checks the row and skips it) or waits for the
+sweep's commit and then clears the flag it set.
+
+SQLite (the embedded default) and any other database: per threshold, an INSERT ... SELECT
+writes the events of the cases about to be flagged, then an UPDATE with the same condition
+flags them. SQLite runs one write transaction at a time (`transaction_mode` IMMEDIATE takes
+the lock at BEGIN), so both statements see the same rows.
+
+Whatever the path, the unique constraint `event_one_flag_per_wait` makes a second event
+for the same wait and threshold impossible (ON CONFLICT DO NOTHING).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
 from .models import Case, CaseEvent, EventKind, Notification
+
+# Key of the PostgreSQL advisory lock held by a running sweep (any constant unique to it).
+SWEEP_LOCK_KEY = 0x534C_4153  # "SLAS"
+SWEEP_LINK = "/?overdue=1"
 
 
 @dataclass(frozen=True)
@@ -28,44 +46,106 @@ def sla_deadline(awaiting_since: datetime) -> datetime:
     return awaiting_since + timedelta(hours=settings.SLA_HOURS)
 
 
-def _flag(column: str, kind: str, cutoff: datetime, now: datetime) -> int:
-    flagged = Case.objects.filter(
-        closed_at__isnull=True, awaiting_since__isnull=False, awaiting_since__lte=cutoff,
-        **{f"{column}__isnull": True},
-    ).update(**{column: now})
-    if not flagged:
-        return 0
+def _tables() -> tuple[str, str]:
     quote = connection.ops.quote_name
-    events, cases = quote(CaseEvent._meta.db_table), quote(Case._meta.db_table)
+    return quote(Case._meta.db_table), quote(CaseEvent._meta.db_table)
+
+
+def _thresholds(now: datetime) -> list[tuple[str, str, datetime]]:
+    """(flag column, event kind, cutoff) for each threshold in force, warning first."""
+    thresholds = []
+    if settings.SLA_WARNING_HOURS < settings.SLA_HOURS:
+        thresholds.append(("at_risk_since", EventKind.AT_RISK.value, now - timedelta(hours=settings.SLA_WARNING_HOURS)))
+    thresholds.append(("overdue_since", EventKind.OVERDUE.value, now - timedelta(hours=settings.SLA_HOURS)))
+    return thresholds
+
+
+def _due(column: str) -> str:
+    """The cases a threshold flags. Written to match its partial index's condition exactly."""
+    return f"(closed_at IS NULL AND awaiting_since IS NOT NULL AND {column} IS NULL AND awaiting_since <= %s)"
+
+
+def postgresql_sweep_statement(now: datetime) -> tuple[str, list[Any]]:
+    """One statement: flag the due cases, write one event per case and threshold, count them.
+
+    A case is returned as newly flagged for a threshold when the UPDATE set that flag to `now`.
+    """
+    cases, events = _tables()
+    thresholds = _thresholds(now)
+    sets = [f"{column} = CASE WHEN {_due(column)} THEN %s ELSE {column} END" for column, _, _ in thresholds]
+    set_params = [p for _, _, cutoff in thresholds for p in (cutoff, now)]
+    where = " OR ".join(_due(column) for column, _, _ in thresholds)
+    where_params = [cutoff for _, _, cutoff in thresholds]
+    returning = ", ".join(f"{column} = %s AS {column}_new" for column, _, _ in thresholds)
+    returning_params = [now for _ in thresholds]
+    inserts = " UNION ALL ".join(
+        f"SELECT id, %s, '{{}}'::jsonb, %s, awaiting_since FROM flagged WHERE {column}_new"  # noqa: S608
+        for column, _, _ in thresholds
+    )
+    insert_params = [p for _, kind, _ in thresholds for p in (kind, now)]
+    counts = ", ".join(f"count(*) FILTER (WHERE {column}_new)" for column, _, _ in thresholds)
+    sql = (
+        f"WITH flagged AS (UPDATE {cases} SET {', '.join(sets)} WHERE {where} "  # noqa: S608 (names are ours)
+        f"RETURNING id, awaiting_since, {returning}), "
+        f"written AS (INSERT INTO {events} (case_id, kind, data, created_at, sla_wait) {inserts} "
+        "ON CONFLICT DO NOTHING) "
+        f"SELECT {counts} FROM flagged"
+    )
+    return sql, set_params + where_params + returning_params + insert_params
+
+
+def _sweep_postgresql(now: datetime) -> dict[str, int]:
+    sql, params = postgresql_sweep_statement(now)
     with connection.cursor() as cursor:
-        cursor.execute(
-            f"INSERT INTO {events} (case_id, kind, data, created_at, sla_wait) "  # noqa: S608 (names are ours)
-            f"SELECT id, %s, '{{}}', %s, awaiting_since FROM {cases} "
-            f"WHERE {quote(column)} = %s AND closed_at IS NULL AND awaiting_since IS NOT NULL "
-            "ON CONFLICT DO NOTHING",
-            [kind, now, now],
-        )
+        cursor.execute("SELECT pg_advisory_xact_lock(%s)", [SWEEP_LOCK_KEY])
+        cursor.execute(sql, params)
+        counts = cursor.fetchone()
+    return {column: count for (column, _kind, _cutoff), count in zip(_thresholds(now), counts, strict=True)}
+
+
+def _sweep_portable(now: datetime) -> dict[str, int]:
+    """Events first, then flags, under the same condition: right when writers are serialised."""
+    cases, events = _tables()
+    adapt = connection.ops.adapt_datetimefield_value  # SQLite stores naive UTC text
+    flagged = {}
+    with connection.cursor() as cursor:
+        for column, kind, cutoff in _thresholds(now):
+            cursor.execute(
+                f"INSERT INTO {events} (case_id, kind, data, created_at, sla_wait) "  # noqa: S608
+                f"SELECT id, %s, '{{}}', %s, awaiting_since FROM {cases} WHERE {_due(column)} "
+                "ON CONFLICT DO NOTHING",
+                [kind, adapt(now), adapt(cutoff)],
+            )
+            cursor.execute(f"UPDATE {cases} SET {column} = %s WHERE {_due(column)}", [adapt(now), adapt(cutoff)])  # noqa: S608
+            flagged[column] = cursor.rowcount
     return flagged
 
 
 @transaction.atomic
 def sla_sweep(now: datetime | None = None) -> SweepResult:
-    """Flag cases at risk (SLA_WARNING_HOURS) and overdue (SLA_HOURS); tell supervisors once."""
-    now = now or timezone.now()
-    at_risk = 0
-    if settings.SLA_WARNING_HOURS < settings.SLA_HOURS:
-        at_risk = _flag("at_risk_since", EventKind.AT_RISK, now - timedelta(hours=settings.SLA_WARNING_HOURS), now)
-    overdue = _flag("overdue_since", EventKind.OVERDUE, now - timedelta(hours=settings.SLA_HOURS), now)
-    if overdue or at_risk:
-        parts = []
-        if overdue:
-            parts.append(f"{overdue} case(s) became overdue")
-        if at_risk:
-            parts.append(f"{at_risk} case(s) are at risk")
-        Notification.objects.create(
-            kind="sla", count=overdue + at_risk, text="; ".join(parts) + ".", link="/?overdue=1", created_at=now,
-        )
-        from .tasks import notify_supervisors_task
+    """Flag cases at risk (SLA_WARNING_HOURS) and overdue (SLA_HOURS); tell supervisors once.
 
-        notify_supervisors_task.delay_on_commit(overdue=overdue, at_risk=at_risk)
-    return SweepResult(at_risk=at_risk, overdue=overdue)
+    Safe to run at any moment, twice, or on several workers at once: each wait is flagged
+    once per threshold, with one event. The supervisors' chat message is queued after commit.
+    """
+    now = now or timezone.now()
+    flagged = _sweep_postgresql(now) if connection.vendor == "postgresql" else _sweep_portable(now)
+    result = SweepResult(at_risk=flagged.get("at_risk_since", 0), overdue=flagged["overdue_since"])
+    if result.overdue or result.at_risk:
+        _notify(result, now)
+    return result
+
+
+def _notify(result: SweepResult, now: datetime) -> None:
+    parts = []
+    if result.overdue:
+        parts.append(f"{result.overdue} case(s) became overdue")
+    if result.at_risk:
+        parts.append(f"{result.at_risk} case(s) are at risk")
+    Notification.objects.create(
+        kind="sla", count=result.overdue + result.at_risk, text="; ".join(parts) + ".", link=SWEEP_LINK,
+        created_at=now,
+    )
+    from .tasks import notify_supervisors_task
+
+    notify_supervisors_task.delay_on_commit(overdue=result.overdue, at_risk=result.at_risk)

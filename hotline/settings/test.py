@@ -39,6 +39,11 @@ elif _postgres_answers(TEST_DATABASE_URL):
     # TEST_DATABASE_NAME lets several checkouts run their suites at once on one server.
     test_name = env.str("TEST_DATABASE_NAME", default="test_hotline")
     DATABASES["default"]["TEST"] = {"NAME": test_name + os.environ.get("PYTEST_XDIST_WORKER", "")}
+    # A Celery worker started by a test must use the test's database, which already exists:
+    # the test passes its name here (tests/test_sla_worker.py).
+    worker_database = env.str("TEST_WORKER_DATABASE_NAME", default="")
+    if worker_database:
+        DATABASES["default"]["NAME"] = worker_database
 elif CI:
     raise RuntimeError(f"CI=true but PostgreSQL does not answer at {TEST_DATABASE_URL}")
 else:
