@@ -116,6 +116,8 @@ SLA_SWEEP_SECONDS = env.float("SLA_SWEEP_SECONDS", default=60)
 CASE_NEW_REQUEST_ON_CLOSED = env.str("CASE_NEW_REQUEST_ON_CLOSED", default="reopen")
 # Key of the keyed hash that finds a contact by identifier without storing it in clear.
 CONTACT_LOOKUP_KEY = env.str("CONTACT_LOOKUP_KEY", default="")
+# Fernet keys for personal data at rest; the first encrypts, all decrypt (rotation).
+FIELD_ENCRYPTION_KEYS: list[str] = env.list("FIELD_ENCRYPTION_KEY", default=[])
 
 # --- Celery --------------------------------------------------------------------------------
 REDIS_URL = env.str("REDIS_URL", default="")
