@@ -121,6 +121,8 @@ CONTACT_LOOKUP_KEY = env.str("CONTACT_LOOKUP_KEY", default="")
 # Give each new or waiting case to an on-shift operator who speaks its language (hotline/assignment.py).
 AUTO_ASSIGN = env.bool("AUTO_ASSIGN", default=True)
 AUTO_ASSIGN_SWEEP_SECONDS = env.float("AUTO_ASSIGN_SWEEP_SECONDS", default=60)
+# Fernet keys for personal data at rest; the first encrypts, all decrypt (rotation).
+FIELD_ENCRYPTION_KEYS: list[str] = env.list("FIELD_ENCRYPTION_KEY", default=[])
 
 # --- Celery --------------------------------------------------------------------------------
 REDIS_URL = env.str("REDIS_URL", default="")

@@ -7,3 +7,6 @@ DEBUG = env.bool("DEBUG", default=True)
 # Local only: a fixed, visibly unsafe key so `make run` works with no setup.
 SECRET_KEY = env.str("SECRET_KEY", default="local-only-insecure-key-never-use-in-production")
 CONTACT_LOOKUP_KEY = env.str("CONTACT_LOOKUP_KEY", default="local-only-lookup-key")
+# Local only: a fixed, published key. Production requires FIELD_ENCRYPTION_KEY.
+_LOCAL_FIELD_KEY = "bG9jYWwtb25seS1pbnNlY3VyZS1rZXktMzItYnl0ZXM="
+FIELD_ENCRYPTION_KEYS = env.list("FIELD_ENCRYPTION_KEY", default=[_LOCAL_FIELD_KEY])

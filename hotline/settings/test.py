@@ -13,6 +13,7 @@ from .base import env
 
 SECRET_KEY = "test-only-key"  # noqa: S105 - tests only
 CONTACT_LOOKUP_KEY = "test-only-lookup-key"
+FIELD_ENCRYPTION_KEYS = ["dGVzdC1vbmx5LWZpZWxkLWtleS0zMi1ieXRlcy0hISE="]  # tests only
 DEBUG = False
 CI = env.bool("CI", default=False)
 
