@@ -11,7 +11,8 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from hotline import services
-from hotline.access import cases_visible_to
+from hotline.access import case_for, cases_visible_to
+from hotline.errors import CaseNotFound
 from hotline.forms import (
     AdvanceForm,
     AssignForm,
@@ -22,7 +23,7 @@ from hotline.forms import (
     ReplyForm,
     SurrenderForm,
 )
-from hotline.models import Case, EquipmentRole, Stage
+from hotline.models import EquipmentRole, Stage
 from hotline.selectors import (
     canned_replies_for,
     case_actions,
@@ -55,12 +56,13 @@ def _require_visible(request: HttpRequest, case_id: int) -> None:
 def case_detail(request: HttpRequest, case_id: int) -> HttpResponse:
     actor: User = request.user  # type: ignore[assignment]
     try:
-        # The access policy of case_for, with the owner and contact in the same query.
-        case = cases_visible_to(actor).select_related("owner", "contact").get(pk=case_id)
-    except Case.DoesNotExist:
+        case = case_for(actor, case_id, related=("owner", "contact"))
+    except CaseNotFound:
         raise Http404 from None
     actions = case_actions(actor, case)
-    services.case_record_view(actor=actor, case=case)
+    # One page load, one VIEWED event (the page has no polling fragment; the audit pages and
+    # the API record their own reads or none, see docs/notes-privacy.md).
+    services.case_record_view(actor=actor, case=case, via="page")
     equipment = case_equipment(case)
     types = equipment_types() if (actions.declare or actions.surrender) else []
     surrendered = [row for row in equipment if row.role == EquipmentRole.SURRENDERED]
