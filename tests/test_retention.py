@@ -214,3 +214,15 @@ def test_two_runs_at_once_anonymise_each_case_once():
     assert sum(r.cases for r in results) == 12 and sum(r.contacts for r in results) == 12
     assert CaseEvent.objects.filter(kind=EventKind.ANONYMISED).count() == 12
     assert all(_erased(case) for case in cases)
+
+
+def test_the_command_runs_the_same_retention(olena):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    _closed_case(91, olena, identifier="990")
+    out = StringIO()
+    with _at(NOW):
+        call_command("retention_run", stdout=out)
+    assert "cases 1\nmessages 4\ncontacts 1" in out.getvalue()
