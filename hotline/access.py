@@ -1,5 +1,7 @@
 """Who may see which case: one policy for pages, API, exports and tasks alike."""
 
+from collections.abc import Sequence
+
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db.models import Q, QuerySet
 
@@ -18,12 +20,17 @@ def cases_visible_to(actor: AbstractBaseUser | AnonymousUser) -> QuerySet[Case]:
     return Case.objects.none()
 
 
-def case_for(actor: AbstractBaseUser | AnonymousUser, case_id: int, *, lock: bool = False) -> Case:
-    """Fetch a case the actor may see, optionally locking its row (inside a transaction).
+def case_for(
+    actor: AbstractBaseUser | AnonymousUser, case_id: int, *, lock: bool = False, related: Sequence[str] = (),
+) -> Case:
+    """Fetch a case the actor may see, optionally locking its row (inside a transaction) or
+    joining `related` (the case page's owner and contact) in the same query.
 
     Raises CaseNotFound both for a missing case and for one the actor may not see.
     """
     queryset = cases_visible_to(actor)
+    if related:
+        queryset = queryset.select_related(*related)
     if lock:
         queryset = queryset.select_for_update()
     try:

@@ -29,10 +29,11 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 
 @admin.register(Case)
 class CaseAdmin(ReadOnlyAdmin):
-    # The contact is left out on purpose: its identifier is personal data.
+    # Personal data is left out on purpose (the contact, where they crossed, their answers):
+    # reading it is for the case page, which checks access and records the read.
     list_display = ["id", "stage", "channel", "language", "owner", "received_at", "awaiting_since", "overdue_since"]
     list_filter = ["stage", "channel", "language", "reward_state"]
-    exclude = ["contact"]
+    exclude = ["contact", "triage", "surrender_place"]
     list_select_related = ["owner"]
     show_full_result_count = False
 

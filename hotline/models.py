@@ -11,6 +11,8 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from .fields import EncryptedJSONField, EncryptedTextField
+
 
 class Channel(models.TextChoices):
     TELEGRAM = "telegram", _("Telegram")
@@ -50,17 +52,20 @@ class RewardState(models.TextChoices):
 class Contact(models.Model):
     """The person on the other end of one channel.
 
-    `identifier` and `display_name` are personal data: only hotline.identity reads or writes
-    them, and lookups go through `lookup_hash` (a keyed hash), never the identifier itself.
+    `identifier` and `display_name` are personal data, encrypted at rest: lookups go through
+    `lookup_hash` (a keyed hash, hotline.identity), never the identifier itself. Retention
+    (hotline.retention) empties both and sets `lookup_hash` to "erased:<pk>", so the person's
+    next request starts a new contact.
     """
 
     channel = models.CharField(max_length=16, choices=Channel.choices)
     lookup_hash = models.CharField(max_length=64)
-    identifier = models.TextField()
-    display_name = models.TextField(blank=True)
+    identifier = EncryptedTextField()
+    display_name = EncryptedTextField(blank=True)
     language = models.CharField(max_length=8, blank=True)
     unreachable_since = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField()
+    erased_at = models.DateTimeField(null=True, blank=True, help_text=_("Identifier and name erased (retention)."))
 
     class Meta:
         constraints = [
@@ -100,11 +105,15 @@ class Case(models.Model):
     closed_at = models.DateTimeField(null=True, blank=True, help_text=_("Closed or surrendered."))
 
     surrendered_at = models.DateTimeField(null=True, blank=True)
-    surrender_place = models.CharField(max_length=200, blank=True)
+    # Where a person crossed: personal data, encrypted (and erased by retention).
+    surrender_place = EncryptedTextField(blank=True)
     reward_state = models.CharField(max_length=8, choices=RewardState.choices, default=RewardState.NONE)
     reward_paid_at = models.DateTimeField(null=True, blank=True)
-    triage = models.JSONField(default=dict, blank=True)
+    # The contact's answers to the bot's questions: encrypted as one JSON value.
+    triage = EncryptedJSONField(default=dict, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
+    # Personal data removed after RETENTION_DAYS (hotline.retention); figures are kept.
+    anonymised_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         indexes = [
@@ -138,6 +147,11 @@ class Case(models.Model):
                 condition=Q(closed_at__isnull=True, overdue_since__isnull=False),
             ),
             models.Index(fields=["stage"], name="case_stage_idx"),
+            # Retention: closed cases whose personal data is still there, oldest first.
+            models.Index(
+                fields=["closed_at"], name="case_retention_idx",
+                condition=Q(closed_at__isnull=False, anonymised_at__isnull=True),
+            ),
         ]
 
     def __str__(self) -> str:
@@ -174,7 +188,8 @@ class Message(models.Model):
     author = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
-    body = models.TextField(blank=True)
+    # The person's (or operator's) words: encrypted at rest, never searched.
+    body = EncryptedTextField(blank=True)
     # A logged phone call rather than a written message.
     is_call = models.BooleanField(default=False)
     # Sent by the bot, not a person: never a human answer.
@@ -188,6 +203,8 @@ class Message(models.Model):
     intake_key = models.CharField(max_length=128, null=True, blank=True, unique=True)
     created_at = models.DateTimeField()
     edited_at = models.DateTimeField(null=True, blank=True)
+    # The body was erased by retention (the row, its direction and times are kept for metrics).
+    erased_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         indexes = [models.Index(fields=["case", "created_at"], name="message_case_time_idx")]
@@ -217,6 +234,7 @@ class EventKind(models.TextChoices):
     CONTACT_UPDATED = "contact_updated", _("Contact updated")
     TRIAGE_ANSWERED = "triage_answered", _("Triage question answered")
     VIEWED = "viewed", _("Viewed")
+    ANONYMISED = "anonymised", _("Personal data erased")
 
 
 SLA_FLAG_KINDS = (EventKind.AT_RISK, EventKind.OVERDUE)

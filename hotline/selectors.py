@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser, User
@@ -63,6 +63,11 @@ def queue_cases(actor: Actor, *, scope: str = "mine", filters: QueueFilters | No
         cases = cases.select_related("owner")
     else:
         cases = cases.filter(owner_id=actor.pk)
+    return queue_order(filter_cases(cases, filters)).defer(*CASE_PERSONAL_FIELDS)
+
+
+def filter_cases(cases: QuerySet[Case], filters: QueueFilters | None) -> QuerySet[Case]:
+    """Narrow by the queue's filters (pages and API alike); empty values do not filter."""
     filters = filters or QueueFilters()
     if filters.stage:
         cases = cases.filter(stage=filters.stage)
@@ -75,7 +80,7 @@ def queue_cases(actor: Actor, *, scope: str = "mine", filters: QueueFilters | No
         cases = cases.filter(Q(overdue_since__isnull=False) | Q(awaiting_since__lte=limit))
     if filters.number is not None:
         cases = cases.filter(pk=filters.number)
-    return queue_order(cases)
+    return cases
 
 
 def case_conversation(case: Case) -> QuerySet[Message]:
@@ -90,7 +95,7 @@ def case_timeline(case: Case) -> QuerySet[CaseEvent]:
 def case_viewers(case: Case) -> list[dict]:
     """Who opened the case page, how often and when last: for supervisors."""
     return list(
-        case.events.filter(kind=EventKind.VIEWED).values("actor__username")
+        case.events.filter(kind=EventKind.VIEWED).values("actor_id", "actor__username")
         .annotate(views=Count("pk"), last=Max("created_at")).order_by("-last")
     )
 
@@ -226,3 +231,59 @@ def header_counts(actor: Actor) -> HeaderCounts:
 def recent_notifications(limit: int = 5) -> QuerySet[Notification]:
     since = timezone.now() - timedelta(days=1)
     return Notification.objects.filter(created_at__gte=since).order_by("-created_at")[:limit]
+
+
+# --- privacy: the read-only case API and the audit of reads (issue 7B) ------------------------
+
+
+# Encrypted columns of a case that lists never show: not loaded, so not decrypted per row.
+CASE_PERSONAL_FIELDS = ("triage", "surrender_place")
+
+
+def case_list(actor: Actor, filters: QueueFilters | None = None) -> QuerySet[Case]:
+    """Every case the actor may see (open or closed), latest request first: the case API.
+
+    The contact is never joined: a list shows nobody's identifier or name.
+    """
+    cases = filter_cases(cases_visible_to(actor), filters).select_related("owner").defer(*CASE_PERSONAL_FIELDS)
+    return cases.order_by("-last_request_at", "-pk")
+
+
+def case_reads(case: Case) -> QuerySet[CaseEvent]:
+    """Every read of one case, latest first: for supervisors."""
+    return case.events.filter(kind=EventKind.VIEWED).select_related("actor").order_by("-created_at", "-pk")
+
+
+def operator_reads(user: User) -> QuerySet[CaseEvent]:
+    """Every case one person read, latest first, with the case's stage: for supervisors."""
+    return (
+        CaseEvent.objects.filter(kind=EventKind.VIEWED, actor=user)
+        .select_related("case").defer(*(f"case__{name}" for name in CASE_PERSONAL_FIELDS))
+        .order_by("-created_at", "-pk")
+    )
+
+
+@dataclass(frozen=True)
+class ReaderRow:
+    user: User
+    reads: int = 0
+    cases: int = 0
+    last: datetime | None = None
+
+
+def reads_by_person(since: datetime) -> list[ReaderRow]:
+    """Everyone who can work cases, or read any since `since`, with their reads since then:
+    two queries whatever the numbers."""
+    counts = {
+        row["actor_id"]: row
+        for row in CaseEvent.objects.filter(kind=EventKind.VIEWED, created_at__gte=since, actor__isnull=False)
+        .values("actor_id").annotate(reads=Count("pk"), cases=Count("case_id", distinct=True), last=Max("created_at"))
+        .order_by()
+    }
+    people = User.objects.filter(Q(pk__in=workers().values("pk")) | Q(pk__in=list(counts))).order_by("username")
+    rows = [
+        ReaderRow(user=u, reads=counts[u.pk]["reads"], cases=counts[u.pk]["cases"], last=counts[u.pk]["last"])
+        if u.pk in counts else ReaderRow(user=u)
+        for u in people
+    ]
+    return sorted(rows, key=lambda row: -row.reads)

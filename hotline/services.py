@@ -25,7 +25,7 @@ from operators.models import OperatorProfile
 from operators.roles import can_work, is_supervisor
 
 from . import assignment, identity
-from .access import case_for
+from .access import case_for, cases_visible_to
 from .errors import DomainError, InvalidInput, InvalidTransition, NotAllowed
 from .models import (
     OPEN_STAGES,
@@ -200,7 +200,11 @@ def _contact_locked(channel: str, identifier: str, display_name: str, language: 
 
 def _reopen_or_open(contact: Contact, actor: User | None, at: datetime) -> Case:
     last = Case.objects.select_for_update().filter(contact=contact).order_by("-pk").first()
-    if last is not None and last.stage == Stage.CLOSED and settings.CASE_NEW_REQUEST_ON_CLOSED == "reopen":
+    # An anonymised case (retention) is never reopened: its history is gone, start afresh.
+    if (
+        last is not None and last.stage == Stage.CLOSED and last.anonymised_at is None
+        and settings.CASE_NEW_REQUEST_ON_CLOSED == "reopen"
+    ):
         _reopen(last, actor, at, reason="new request")
         return last
     case = Case.objects.create(
@@ -284,7 +288,7 @@ def case_take_next(*, actor: User) -> Case | None:
     profile = _profile_locked(actor)
     if active_case_count(actor) >= profile.capacity:
         return None
-    queue = Case.objects.filter(owner__isnull=True, closed_at__isnull=True)
+    queue = cases_visible_to(actor).filter(owner__isnull=True, closed_at__isnull=True)
     languages = list(profile.languages.values_list("code", flat=True))
     if languages:
         queue = queue.filter(language__in=[*languages, ""])
@@ -613,7 +617,15 @@ def case_close(*, actor: User, case_id: int, reason: str, comment: str = "") -> 
         "stage", "stage_before_close", "close_reason", "closed_at", "awaiting_since", "at_risk_since",
         "overdue_since", "updated_at",
     ])
-    _event(case, EventKind.CLOSED, actor, now, reason=reason, comment=comment[:500], **{"from": previous})
+    # The comment is free text that may name the person: it is kept as an internal note
+    # (encrypted, erased by retention), never in the immutable event.
+    comment = _clean_text(comment).strip()[:MAX_TEXT]
+    note = Message.objects.create(
+        case=case, direction=Direction.NOTE, channel=case.channel, author=actor, body=comment, created_at=now,
+    ) if comment else None
+    _event(
+        case, EventKind.CLOSED, actor, now, reason=reason, note_id=note.pk if note else None, **{"from": previous},
+    )
     if case.owner_id is not None:
         assignment.on_commit_fill(case.owner_id)
     return case
@@ -641,6 +653,8 @@ def case_reopen(*, actor: User, case_id: int) -> Case:
         return case
     if case.stage == Stage.SURRENDERED:
         raise InvalidTransition("A completed surrender cannot be reopened.")
+    if case.anonymised_at is not None:
+        raise InvalidTransition(f"Case {case.number}'s personal data was erased; it cannot be reopened.")
     _reopen(case, actor, timezone.now(), reason="by operator")
     if case.owner_id is None:
         assignment.on_commit_assign_case(case.pk)
@@ -701,13 +715,15 @@ def case_record_triage_answer(*, case_id: int, question: str, answer: str, label
         return False
     case.triage = {**case.triage, question: entry}
     case.save(update_fields=["triage", "updated_at"])
-    _event(case, EventKind.TRIAGE_ANSWERED, None, now, question=question, answer=answer)
+    # Which question, not the answer: answers are the person's and live encrypted in Case.triage.
+    _event(case, EventKind.TRIAGE_ANSWERED, None, now, question=question)
     return previous is None
 
 
-def case_record_view(*, actor: User, case: Case) -> None:
-    """Every read of a case is an event: supervisors can see who looked at what."""
-    _event(case, EventKind.VIEWED, actor, timezone.now())
+def case_record_view(*, actor: User, case: Case, via: str = "page") -> None:
+    """Every read of a case is an event: supervisors can see who looked at what, and where
+    ("page", "api"). One event per read, written whatever the reader may do next."""
+    _event(case, EventKind.VIEWED, actor, timezone.now(), via=via)
 
 
 __all__ = [

@@ -4,6 +4,7 @@ from django.urls import include, path
 
 from . import dashboard_views, views
 from .telegram import views as telegram_views
+from .views import audit as audit_views
 
 urlpatterns = [
     path("", views.queue, name="queue"),
@@ -22,6 +23,10 @@ urlpatterns = [
     path("cases/<int:case_id>/close/", views.case_close, name="case_close"),
     path("cases/<int:case_id>/reopen/", views.case_reopen, name="case_reopen"),
     path("cases/<int:case_id>/reward-paid/", views.case_reward_paid, name="case_reward_paid"),
+    # The audit of reads (issue 7B): supervisors only.
+    path("cases/<int:case_id>/reads/", audit_views.case_reads_page, name="case_reads"),
+    path("audit/", audit_views.audit_index, name="audit"),
+    path("audit/operators/<int:user_id>/", audit_views.operator_reads_page, name="operator_reads"),
     path("canned/", views.canned_list, name="canned_replies"),
     path("canned/new/", views.canned_save, name="canned_create"),
     path("canned/<int:canned_id>/", views.canned_save, name="canned_update"),

@@ -260,7 +260,8 @@ def test_a_triage_button_stores_the_answer_and_asks_the_next_question(client, dj
     assert response.json()["result"] == "triage"
     case = Case.objects.get()
     assert case.triage["mobilised"]["answer"] == "yes" and case.triage["mobilised"]["label"] == "Да"
-    assert CaseEvent.objects.get(kind="triage_answered").data == {"question": "mobilised", "answer": "yes"}
+    # The event names the question only: the answer is personal and stays encrypted in Case.triage.
+    assert CaseEvent.objects.get(kind="triage_answered").data == {"question": "mobilised"}
     assert list(Message.objects.filter(is_automatic=True).order_by("pk").values_list("body", flat=True))[-1] == (
         "Где вы сейчас?"
     )

@@ -243,3 +243,13 @@ SPECTACULAR_SETTINGS.update({
     "REDOC_DIST": "SIDECAR",
     "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
 })
+
+# --- privacy: retention of personal data (hotline/retention.py, docs/notes-privacy.md) --------
+# Days after a case closed (or surrendered) before its personal data is erased; figures stay.
+RETENTION_DAYS = env.int("RETENTION_DAYS", default=90)
+CELERY_IMPORTS = ["hotline.retention"]  # its task lives next to the rule it runs
+CELERY_BEAT_SCHEDULE["retention"] = {
+    "task": "hotline.retention.retention_task",
+    "schedule": timedelta(days=1),
+    "options": {"expires": 3600},
+}

@@ -16,6 +16,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django_htmx.http import push_url, reswap, retarget
 
+from hotline.access import cases_visible_to
 from hotline.errors import CaseNotFound, DomainError
 
 
@@ -37,12 +38,15 @@ def refuse(request: HttpRequest, text: str, status: int, back: str) -> HttpRespo
 
 def perform(
     request: HttpRequest, form: forms.Form, call: Callable[[dict[str, Any]], Any], *, back: str, done: str,
-    then: Callable[[Any], str] | None = None,
+    then: Callable[[Any], str] | None = None, case_id: int | None = None,
 ) -> HttpResponse:
     """Validate `form`, run `call(cleaned_data)` (one service), and answer as described above.
 
-    A case the actor may not see is a 404 whatever the request, like the case page itself.
+    A case the actor may not see is a 404 whatever the request, like the case page itself:
+    checked before the form (`case_id`), so even a malformed post learns nothing else.
     """
+    if case_id is not None and not cases_visible_to(request.user).filter(pk=case_id).exists():
+        raise Http404
     if not form.is_valid():
         return refuse(request, form_errors(form), 400, back)
     try:

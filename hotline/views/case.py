@@ -11,7 +11,8 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from hotline import services
-from hotline.access import cases_visible_to
+from hotline.access import case_for
+from hotline.errors import CaseNotFound
 from hotline.forms import (
     AdvanceForm,
     AssignForm,
@@ -22,7 +23,7 @@ from hotline.forms import (
     ReplyForm,
     SurrenderForm,
 )
-from hotline.models import Case, EquipmentRole, Stage
+from hotline.models import EquipmentRole, Stage
 from hotline.selectors import (
     canned_replies_for,
     case_actions,
@@ -44,23 +45,17 @@ def _back(case_id: int) -> str:
     return reverse("case", args=[case_id])
 
 
-def _require_visible(request: HttpRequest, case_id: int) -> None:
-    """For the supervisor-only actions, whose services refuse a role before looking the case
-    up: a case the actor may not see must still be a 404, never a 403 that confirms it exists."""
-    if not cases_visible_to(request.user).filter(pk=case_id).exists():
-        raise Http404
-
-
 @require_GET
 def case_detail(request: HttpRequest, case_id: int) -> HttpResponse:
     actor: User = request.user  # type: ignore[assignment]
     try:
-        # The access policy of case_for, with the owner and contact in the same query.
-        case = cases_visible_to(actor).select_related("owner", "contact").get(pk=case_id)
-    except Case.DoesNotExist:
+        case = case_for(actor, case_id, related=("owner", "contact"))
+    except CaseNotFound:
         raise Http404 from None
     actions = case_actions(actor, case)
-    services.case_record_view(actor=actor, case=case)
+    # One page load, one VIEWED event (the page has no polling fragment; the audit pages and
+    # the API record their own reads or none, see docs/notes-privacy.md).
+    services.case_record_view(actor=actor, case=case, via="page")
     equipment = case_equipment(case)
     types = equipment_types() if (actions.declare or actions.surrender) else []
     surrendered = [row for row in equipment if row.role == EquipmentRole.SURRENDERED]
@@ -100,7 +95,7 @@ def case_reply(request: HttpRequest, case_id: int) -> HttpResponse:
     return perform(
         request, ReplyForm(request.POST),
         lambda d: services.case_reply(actor=request.user, case_id=case_id, text=d["text"]),
-        back=_back(case_id), done=_("Reply queued for delivery."),
+        back=_back(case_id), case_id=case_id, done=_("Reply queued for delivery."),
     )
 
 
@@ -109,7 +104,7 @@ def case_note(request: HttpRequest, case_id: int) -> HttpResponse:
     return perform(
         request, NoteForm(request.POST),
         lambda d: services.case_add_note(actor=request.user, case_id=case_id, text=d["text"]),
-        back=_back(case_id), done=_("Note added."),
+        back=_back(case_id), case_id=case_id, done=_("Note added."),
     )
 
 
@@ -122,14 +117,14 @@ def case_call(request: HttpRequest, case_id: int) -> HttpResponse:
             duration_seconds=minutes * 60 if minutes is not None else None,
         )
 
-    return perform(request, CallForm(request.POST), log, back=_back(case_id), done=_("Call logged."))
+    return perform(request, CallForm(request.POST), log, back=_back(case_id), case_id=case_id, done=_("Call logged."))
 
 
 @require_POST
 def case_take(request: HttpRequest, case_id: int) -> HttpResponse:
     return perform(
         request, forms.Form(request.POST), lambda _d: services.case_take(actor=request.user, case_id=case_id),
-        back=_back(case_id), done=_("The case is yours."),
+        back=_back(case_id), case_id=case_id, done=_("The case is yours."),
     )
 
 
@@ -141,17 +136,16 @@ def case_unassign(request: HttpRequest, case_id: int) -> HttpResponse:
 
     return perform(
         request, forms.Form(request.POST), lambda _d: services.case_unassign(actor=request.user, case_id=case_id),
-        back=_back(case_id), done=_("The case is back in the queue."), then=then,
+        back=_back(case_id), case_id=case_id, done=_("The case is back in the queue."), then=then,
     )
 
 
 @require_POST
 def case_assign(request: HttpRequest, case_id: int) -> HttpResponse:
-    _require_visible(request, case_id)
     return perform(
         request, AssignForm(request.POST),
         lambda d: services.case_assign(actor=request.user, case_id=case_id, operator=d["operator"]),
-        back=_back(case_id), done=_("Case reassigned."),
+        back=_back(case_id), case_id=case_id, done=_("Case reassigned."),
     )
 
 
@@ -160,7 +154,7 @@ def case_advance(request: HttpRequest, case_id: int) -> HttpResponse:
     return perform(
         request, AdvanceForm(request.POST),
         lambda d: services.case_advance(actor=request.user, case_id=case_id, to_stage=d["to_stage"]),
-        back=_back(case_id), done=_("Stage changed."),
+        back=_back(case_id), case_id=case_id, done=_("Stage changed."),
     )
 
 
@@ -170,7 +164,7 @@ def case_declare(request: HttpRequest, case_id: int) -> HttpResponse:
     return perform(
         request, form,
         lambda _d: services.case_declare_equipment(actor=request.user, case_id=case_id, equipment=form.equipment()),
-        back=_back(case_id), done=_("Equipment declared."),
+        back=_back(case_id), case_id=case_id, done=_("Equipment declared."),
     )
 
 
@@ -183,7 +177,7 @@ def case_surrender(request: HttpRequest, case_id: int) -> HttpResponse:
             actor=request.user, case_id=case_id, surrendered_at=d["surrendered_at"], place=d["place"],
             equipment=form.equipment(),
         ),
-        back=_back(case_id), done=_("Surrender recorded."),
+        back=_back(case_id), case_id=case_id, done=_("Surrender recorded."),
     )
 
 
@@ -192,7 +186,7 @@ def case_close(request: HttpRequest, case_id: int) -> HttpResponse:
     return perform(
         request, CloseForm(request.POST),
         lambda d: services.case_close(actor=request.user, case_id=case_id, reason=d["reason"], comment=d["comment"]),
-        back=_back(case_id), done=_("Case closed."),
+        back=_back(case_id), case_id=case_id, done=_("Case closed."),
     )
 
 
@@ -200,16 +194,15 @@ def case_close(request: HttpRequest, case_id: int) -> HttpResponse:
 def case_reopen(request: HttpRequest, case_id: int) -> HttpResponse:
     return perform(
         request, forms.Form(request.POST), lambda _d: services.case_reopen(actor=request.user, case_id=case_id),
-        back=_back(case_id), done=_("Case reopened."),
+        back=_back(case_id), case_id=case_id, done=_("Case reopened."),
     )
 
 
 @require_POST
 def case_reward_paid(request: HttpRequest, case_id: int) -> HttpResponse:
-    _require_visible(request, case_id)
     return perform(
         request, forms.Form(request.POST),
         lambda _d: services.case_mark_reward_paid(actor=request.user, case_id=case_id),
-        back=_back(case_id), done=_("Reward marked paid."),
+        back=_back(case_id), case_id=case_id, done=_("Reward marked paid."),
     )
 
