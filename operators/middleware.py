@@ -44,7 +44,7 @@ class OperatorPreferencesMiddleware:
 
 
 # --- sessions and the second factor (SECURITY.md) ------------------------------------------------
-def _login_url(request: HttpRequest, next_url: str, **extra: str) -> str:
+def _login_url(next_url: str, **extra: str) -> str:
     from urllib.parse import urlencode
 
     from django.conf import settings
@@ -140,21 +140,21 @@ class SecondFactorMiddleware:
             ended = getattr(request, "session_ended", None)
             extra = {"ended": ended} if ended else {}
             if getattr(request, "htmx", False):
-                return HttpResponseClientRedirect(_login_url(request, _page_url(request), **extra))
+                return HttpResponseClientRedirect(_login_url(_page_url(request), **extra))
             if ended and not _is_api(request):
-                return redirect(_login_url(request, request.get_full_path(), **extra))
+                return redirect(_login_url(request.get_full_path(), **extra))
             return None  # LoginRequiredMiddleware, or the API's own authentication, answers
         if security.second_factor_done(user):
             return None
+        from urllib.parse import urlencode
+
         step = reverse("otp_verify")
         if _is_api(request):
             return JsonResponse({"detail": "Second factor required: complete the login in the browser."}, status=403)
         if getattr(request, "htmx", False):
-            return HttpResponseClientRedirect(f"{step}?next={_page_url(request)}")
+            return HttpResponseClientRedirect(f"{step}?{urlencode({'next': _page_url(request)})}")
         if request.method not in ("GET", "HEAD"):
             return HttpResponse(status=403)
-        from urllib.parse import urlencode
-
         return redirect(f"{step}?{urlencode({'next': request.get_full_path()})}")
 
 

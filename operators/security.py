@@ -80,19 +80,14 @@ def otp_locked(user: User) -> bool:
 
 
 def otp_failed(user: User) -> bool:
-    """Count a wrong code for this user (whatever the browser); True when that locks the step."""
+    """Count a wrong code for this user (whatever the browser); True when that locks the step.
+
+    The lock lasts OTP_LOCKOUT_MINUTES from the last wrong code.
+    """
     key = _otp_key(user)
-    timeout = settings.OTP_LOCKOUT_MINUTES * 60
-    if not cache.add(key, 1, timeout=timeout):
-        try:
-            count = cache.incr(key)
-        except ValueError:
-            cache.add(key, 1, timeout=timeout)
-            count = 1
-        if count >= settings.OTP_MAX_FAILURES:
-            cache.set(key, count, timeout=timeout)  # the cool-off runs from the last wrong code
-        return count >= settings.OTP_MAX_FAILURES
-    return settings.OTP_MAX_FAILURES <= 1
+    count = int(cache.get(key, 0)) + 1
+    cache.set(key, count, timeout=settings.OTP_LOCKOUT_MINUTES * 60)
+    return count >= settings.OTP_MAX_FAILURES
 
 
 def otp_succeeded(user: User) -> None:

@@ -32,6 +32,13 @@ def password_step(client, user, *, ip: str = "127.0.0.1", password: str = PASSWO
     return client.post(LOGIN, {"username": user.username, "password": password, "next": next_url}, REMOTE_ADDR=ip)
 
 
+def english(*users) -> None:
+    """Pages in English whatever the profile's default (uk), so the text assertions hold."""
+    from operators.models import OperatorProfile
+
+    OperatorProfile.objects.filter(user__in=users).update(ui_language="en")
+
+
 def enrolled(user) -> TOTPDevice:
     return TOTPDevice.objects.create(user=user, name="phone", confirmed=True)
 
@@ -40,6 +47,7 @@ def enrolled(user) -> TOTPDevice:
 
 
 def test_first_login_enrols_with_a_qr_code_and_shows_backup_codes_once(client, operator):
+    english(operator)
     response = password_step(client, operator, next_url="/?scope=unassigned")
     assert response.status_code == 302 and response["Location"].startswith(reverse("otp_enrol"))
     page = client.get(response["Location"])
@@ -67,6 +75,7 @@ def test_first_login_enrols_with_a_qr_code_and_shows_backup_codes_once(client, o
 
 
 def test_login_with_a_device_asks_for_the_code_then_lets_in(client, operator):
+    english(operator)
     device = enrolled(operator)
     response = password_step(client, operator)
     assert response["Location"].startswith(reverse("otp_verify"))
@@ -82,6 +91,7 @@ def test_login_with_a_device_asks_for_the_code_then_lets_in(client, operator):
 
 
 def test_a_backup_code_works_once(client, operator):
+    english(operator)
     device = enrolled(operator)
     start = timezone.now()
     with time_machine.travel(start, tick=False):
@@ -174,6 +184,7 @@ def test_the_admin_login_is_ours(client):
 
 
 def test_five_wrong_passwords_lock_that_username_from_that_address_for_the_cool_off(client, operator):
+    english(operator)
     start = timezone.now()
     with time_machine.travel(start, tick=False):
         codes = [password_step(client, operator, password="wrong-password").status_code for _ in range(5)]
@@ -200,6 +211,7 @@ def test_one_address_trying_many_usernames_is_throttled(client, settings, operat
 
 
 def test_wrong_codes_lock_the_second_step(client, operator):
+    english(operator)
     device = enrolled(operator)
     password_step(client, operator)
     for _ in range(4):

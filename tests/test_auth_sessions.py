@@ -107,6 +107,7 @@ def test_a_supervisor_ends_all_of_one_operators_sessions(client, operator, opera
     login(phone, operator)
     login(colleague, operator2)
     assert UserSession.objects.filter(user=operator).count() == 2
+    OperatorProfile.objects.filter(user=supervisor).update(ui_language="en")
     login(client, supervisor)
     assert "2 sessions" in client.get(reverse("team")).content.decode()
     response = client.post(reverse("operator_sessions_end", args=[operator.pk]))
