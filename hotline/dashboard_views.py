@@ -12,6 +12,8 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_GET
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema
 from rest_framework import permissions
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -121,6 +123,7 @@ class MetricsView(APIView):
 
     permission_classes = [permissions.IsAuthenticated, IsSupervisor]
 
+    @extend_schema(responses=OpenApiTypes.OBJECT, tags=["dashboard"])  # a plain object: no serializer
     def get(self, request: Request) -> Response:
         form = PeriodForm(request.query_params or None)
         period = form.period_or_none() if request.query_params else metrics.period_for("7d")

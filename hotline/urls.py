@@ -1,6 +1,7 @@
 from django.contrib import admin
-from django.contrib.auth import views as auth_views
+from django.contrib.auth.decorators import login_not_required
 from django.urls import include, path
+from django.views.generic import RedirectView
 
 from . import dashboard_views, views
 from .telegram import views as telegram_views
@@ -34,8 +35,9 @@ urlpatterns = [
     path("dashboard/", dashboard_views.dashboard, name="dashboard"),
     path("dashboard/export.csv", dashboard_views.dashboard_csv, name="dashboard-csv"),
     path("api/v1/metrics/", dashboard_views.MetricsView.as_view(), name="api-metrics"),
-    path("login/", auth_views.LoginView.as_view(), name="login"),
-    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    # Sign-in with the second factor (operators/auth_views.py); the admin signs in the same way.
+    path("", include("operators.auth_urls")),
+    path("admin/login/", login_not_required(RedirectView.as_view(pattern_name="login", query_string=True))),
     path("admin/", admin.site.urls),
     # Intake (issue 3): exempt from login, authenticated by their own secrets.
     path("telegram/webhook/", telegram_views.webhook, name="telegram-webhook"),

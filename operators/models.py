@@ -39,3 +39,22 @@ class OperatorProfile(models.Model):
 
     def __str__(self) -> str:
         return self.user.get_username()
+
+
+class UserSession(models.Model):
+    """One signed-in browser of a staff user, so a supervisor can end them all.
+
+    The session itself lives in the session store; this row only names it. No address or
+    browser string is kept: the list says how many sessions and since when, nothing more.
+    """
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="desk_sessions")
+    session_key = models.CharField(max_length=40, unique=True)
+    created_at = models.DateTimeField()
+    last_activity = models.DateTimeField()
+
+    class Meta:
+        indexes = [models.Index(fields=["user", "last_activity"], name="usersession_user_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} since {self.created_at:%Y-%m-%d %H:%M}"

@@ -64,3 +64,85 @@ def operator_update_preferences(*, actor: User, ui_language: str, time_zone: str
     profile.time_zone = time_zone
     profile.save(update_fields=["ui_language", "time_zone"])
     return profile
+
+
+# --- sessions and access (SECURITY.md): a supervisor ends someone's sessions, or their access --
+def _end_sessions(operator: User) -> int:
+    """Delete every tracked session of `operator` from the session store and forget them."""
+    from importlib import import_module
+
+    from django.conf import settings
+
+    from .models import UserSession
+
+    store = import_module(settings.SESSION_ENGINE).SessionStore
+    keys = list(UserSession.objects.filter(user=operator).values_list("session_key", flat=True))
+    for key in keys:
+        store(session_key=key).delete()
+    UserSession.objects.filter(user=operator).delete()
+    return len(keys)
+
+
+def _require_supervisor_of(actor: User, operator: User, what: str) -> None:
+    from hotline.errors import InvalidInput, NotAllowed
+
+    if not is_supervisor(actor):
+        raise NotAllowed(f"Only supervisors {what}.")
+    if actor.pk == operator.pk:
+        raise InvalidInput("Ask another supervisor to do this for your own account.")
+
+
+@transaction.atomic
+def operator_end_sessions(*, actor: User, operator: User) -> int:
+    """Sign `operator` out everywhere (a lost laptop, a suspicion). Returns how many ended."""
+    import logging
+
+    from hotline.errors import NotAllowed
+
+    if actor.pk != operator.pk and not is_supervisor(actor):
+        raise NotAllowed("Only supervisors end another operator's sessions.")
+    ended = _end_sessions(operator)
+    logging.getLogger(__name__).info("sessions ended user=%s by=%s count=%s", operator.pk, actor.pk, ended)
+    return ended
+
+
+@transaction.atomic
+def operator_deactivate(*, actor: User, operator: User) -> list[int]:
+    """Take away someone's access: no login, sessions ended, off shift, open cases to the queue.
+
+    Returns the ids of the cases returned to the queue.
+    """
+    import logging
+
+    from hotline.assignment import operator_release_cases
+
+    _require_supervisor_of(actor, operator, "deactivate an operator")
+    user = User.objects.select_for_update().get(pk=operator.pk)
+    released = operator_release_cases(actor=actor, operator=user, to=None)
+    OperatorProfile.objects.filter(user=user).update(on_shift=False, shift_changed_at=timezone.now())
+    if user.is_active:
+        user.is_active = False
+        user.save(update_fields=["is_active"])
+    ended = _end_sessions(user)
+    logging.getLogger(__name__).info(
+        "operator deactivated user=%s by=%s sessions=%s cases=%s", user.pk, actor.pk, ended, len(released),
+    )
+    return released
+
+
+@transaction.atomic
+def operator_reset_second_factor(*, actor: User, operator: User) -> None:
+    """A lost phone: remove the operator's authenticator and backup codes and sign them out.
+
+    Their next login enrols a new device, so do this only when you know who will log in next.
+    """
+    import logging
+
+    from django_otp.plugins.otp_static.models import StaticDevice
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    _require_supervisor_of(actor, operator, "reset another operator's second factor")
+    TOTPDevice.objects.filter(user=operator).delete()
+    StaticDevice.objects.filter(user=operator).delete()
+    _end_sessions(operator)
+    logging.getLogger(__name__).info("second factor reset user=%s by=%s", operator.pk, actor.pk)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from zoneinfo import available_timezones
 
 from django import forms
@@ -21,7 +22,13 @@ from hotline.views._common import perform
 
 from .models import OperatorProfile
 from .roles import is_supervisor
-from .services import operator_set_shift, operator_update_preferences
+from .services import (
+    operator_deactivate,
+    operator_end_sessions,
+    operator_reset_second_factor,
+    operator_set_shift,
+    operator_update_preferences,
+)
 
 
 class PreferencesForm(forms.Form):
@@ -89,7 +96,16 @@ def _require_supervisor(request: HttpRequest) -> None:
 @require_GET
 def team_page(request: HttpRequest) -> HttpResponse:
     _require_supervisor(request)
-    return render(request, "operators/team.html", {"rows": team(request.user), "release_form": ReleaseForm()})
+    from django.db.models import Count
+
+    from .models import UserSession
+
+    sessions = dict(UserSession.objects.values_list("user_id").annotate(n=Count("pk")).order_by())
+    rows = team(request.user)
+    return render(request, "operators/team.html", {
+        "rows": rows, "release_form": ReleaseForm(),
+        "rows_with_sessions": [(row, sessions.get(row.user.pk, 0)) for row in rows],
+    })
 
 
 @require_POST
@@ -114,3 +130,39 @@ def operator_release(request: HttpRequest, user_id: int) -> HttpResponse:
         return operator_release_cases(actor=request.user, operator=operator, to=data["to"])
 
     return perform(request, ReleaseForm(request.POST), release, back=reverse("team"), done=_("Cases moved."))
+
+
+class ConfirmForm(forms.Form):
+    """A button's form: nothing to fill in, the POST itself is the confirmation."""
+
+
+def _team_action(request: HttpRequest, user_id: int, call: Callable[[User], object], done: str) -> HttpResponse:
+    _require_supervisor(request)
+    operator = get_object_or_404(User, pk=user_id)
+    return perform(request, ConfirmForm(request.POST), lambda _d: call(operator), back=reverse("team"), done=done)
+
+
+@require_POST
+def operator_sessions_end(request: HttpRequest, user_id: int) -> HttpResponse:
+    """A supervisor signs an operator out of every browser."""
+    return _team_action(
+        request, user_id, lambda op: operator_end_sessions(actor=request.user, operator=op), _("Sessions ended."),
+    )
+
+
+@require_POST
+def operator_deactivate_view(request: HttpRequest, user_id: int) -> HttpResponse:
+    """A supervisor takes away an operator's access; their open cases go back to the queue."""
+    return _team_action(
+        request, user_id, lambda op: operator_deactivate(actor=request.user, operator=op),
+        _("Operator deactivated; their open cases are back in the queue."),
+    )
+
+
+@require_POST
+def operator_second_factor_reset(request: HttpRequest, user_id: int) -> HttpResponse:
+    """A supervisor removes a lost authenticator; the operator enrols a new one at next login."""
+    return _team_action(
+        request, user_id, lambda op: operator_reset_second_factor(actor=request.user, operator=op),
+        _("Second factor reset; the operator sets up a new one at their next login."),
+    )

@@ -41,6 +41,23 @@ def _services(request: pytest.FixtureRequest) -> None:
         _missing("Redis")
 
 
+@pytest.fixture(autouse=True)
+def _fresh_cache() -> None:
+    """Rate limits, lockouts and OTP counters live in the cache: each test starts with none."""
+    from django.core.cache import cache
+
+    cache.clear()
+
+
+@pytest.fixture(autouse=True)
+def _default_language():
+    """A request leaves its operator's interface language active in the thread: reset it."""
+    from django.utils import translation
+
+    yield
+    translation.deactivate()
+
+
 @pytest.fixture
 def operator(db):
     return make_operator("olena")

@@ -6,12 +6,13 @@ from django.contrib.messages import get_messages
 from django.http import HttpResponse
 
 from operators.models import OperatorProfile
+from tests import factories
 
 
 def login(client, user, *, language: str = "en", time_zone: str = "Europe/Kyiv") -> None:
     """Log in with a fixed interface language, so assertions on text do not depend on it."""
     OperatorProfile.objects.filter(user=user).update(ui_language=language, time_zone=time_zone)
-    client.force_login(user)
+    factories.login(client, user)
 
 
 def flash(response: HttpResponse) -> list[str]:

@@ -60,3 +60,23 @@ def make_case(stage: str, *, owner: User, supervisor: User | None = None, channe
     elif stage == Stage.CLOSED:
         services.case_close(actor=owner, case_id=case.pk, reason="withdrew")
     return Case.objects.get(pk=case.pk)
+
+
+def login(client, user: User) -> None:
+    """Sign in as staff do: a session past both steps, the second factor from a real TOTP device.
+
+    OTP is enforced in the test settings; this is the one way tests sign in.
+    """
+    from django.http import HttpRequest
+    from django_otp import login as otp_login
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    device = TOTPDevice.objects.filter(user=user, confirmed=True).first()
+    if device is None:
+        device = TOTPDevice.objects.create(user=user, name="Test phone", confirmed=True)
+    client.force_login(user)
+    request = HttpRequest()
+    request.session = client.session
+    request.user = user
+    otp_login(request, device)
+    request.session.save()

@@ -143,3 +143,14 @@ def test_the_case_api_is_in_the_openapi_schema(client, supervisor):
     assert {"stage", "channel", "language", "overdue", "page"} <= parameters
     detail = schema["paths"]["/api/v1/cases/{case_id}/"]["get"]
     assert {"200", "404"} <= set(detail["responses"])
+
+
+@pytest.mark.parametrize("path", [LIST, "detail"])
+def test_a_password_only_session_is_refused_by_the_api_view_itself(client, cases, operator, path, settings):
+    """Second factor enforced by the API's own authentication, not only by the middleware."""
+    settings.MIDDLEWARE = [m for m in settings.MIDDLEWARE if m != "operators.middleware.SecondFactorMiddleware"]
+    client.force_login(operator)  # password step only: no device verified in this session
+    url = LIST if path == LIST else f"{LIST}{cases['mine'].pk}/"
+    response = client.get(url)
+    assert response.status_code in (401, 403)
+    assert "results" not in response.json()

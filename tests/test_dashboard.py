@@ -17,7 +17,7 @@ from django.urls import reverse
 from hotline import metrics, services
 from hotline.models import EquipmentType, Stage
 from hotline.sla import sla_sweep
-from tests.factories import make_operator, receive
+from tests.factories import login, make_operator, receive
 
 pytestmark = pytest.mark.django_db
 
@@ -166,7 +166,7 @@ def test_custom_period_covers_whole_local_days():
 
 
 def test_dashboard_query_count_is_constant(scenario, client, supervisor):
-    client.force_login(supervisor)
+    login(client, supervisor)
 
     def count() -> int:
         with _at(NOW), CaptureQueriesContext(connection) as ctx:
@@ -180,23 +180,23 @@ def test_dashboard_query_count_is_constant(scenario, client, supervisor):
             receive(at=NOW - timedelta(hours=30 + n))
     with _at(NOW):
         sla_sweep()
-    assert count() == before == 21
+    assert count() == before == 22  # 21 + the second factor's device
 
 
 def test_only_supervisors_see_the_dashboard_page_csv_and_api(scenario, client, supervisor):
     urls = [reverse("dashboard"), reverse("dashboard-csv"), reverse("api-metrics")]
     for url in urls:
         assert client.get(url).status_code in (302, 403)  # anonymous: login (pages) or refused (API)
-    client.force_login(scenario["olena"])
+    login(client, scenario["olena"])
     for url in urls:
         assert client.get(url).status_code == 403
-    client.force_login(supervisor)
+    login(client, supervisor)
     for url in urls:
         assert client.get(url).status_code == 200
 
 
 def test_page_csv_and_api_show_the_same_numbers(scenario, client, supervisor):
-    client.force_login(supervisor)
+    login(client, supervisor)
     with _at(NOW):
         page = client.get(reverse("dashboard"), {"period": "7d"})
         csv_body = client.get(reverse("dashboard-csv"), {"period": "7d"}).content.decode()
@@ -211,7 +211,7 @@ def test_page_csv_and_api_show_the_same_numbers(scenario, client, supervisor):
 
 
 def test_bad_period_is_a_clear_400(client, supervisor):
-    client.force_login(supervisor)
+    login(client, supervisor)
     response = client.get(reverse("dashboard"), {"period": "custom", "start": "2026-03-05", "end": "2026-03-01"})
     assert response.status_code == 400
     assert b"on or after" in response.content

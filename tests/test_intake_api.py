@@ -15,6 +15,7 @@ from hotline.api.tokens import api_token_create, api_token_revoke
 from hotline.api.views import LimitedJSONParser, PayloadTooLarge
 from hotline.errors import NotAllowed
 from hotline.models import ApiToken, Case, Message
+from tests.factories import login
 
 pytestmark = pytest.mark.django_db
 
@@ -100,7 +101,7 @@ def test_a_revoked_token_is_401(client, token, supervisor):
 
 
 def test_a_logged_in_operator_cannot_use_the_intake_api(client, operator):
-    client.force_login(operator)
+    login(client, operator)
     assert submit(client, request_body()).status_code == 401
 
 
@@ -253,7 +254,7 @@ def test_schema_and_docs_need_a_login(client):
 
 
 def test_schema_documents_every_answer_of_the_intake_endpoint(client, operator):
-    client.force_login(operator)
+    login(client, operator)
     response = client.get("/api/schema/", headers={"Accept": "application/vnd.oai.openapi+json"})
     assert response.status_code == 200
     schema = json.loads(response.content)
@@ -265,7 +266,7 @@ def test_schema_documents_every_answer_of_the_intake_endpoint(client, operator):
 
 
 def test_docs_page_serves_swagger_ui_from_our_own_static_files(client, operator):
-    client.force_login(operator)
+    login(client, operator)
     page = client.get("/api/docs/").content.decode()
     assert "/static/drf_spectacular_sidecar/swagger-ui-dist/swagger-ui-bundle.js" in page
     assert "cdn" not in page.lower()

@@ -6,7 +6,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from hotline.models import Stage
-from tests.factories import make_case, receive
+from tests.factories import login, make_case, receive
 
 pytestmark = pytest.mark.django_db
 
@@ -30,7 +30,7 @@ def test_queue_shows_unassigned_cases_overdue_first(client, operator):
 
     old = receive(at=timezone.now() - timedelta(hours=30)).case
     new = receive().case
-    client.force_login(operator)
+    login(client, operator)
     response = client.get(reverse("queue") + "?scope=unassigned")
     assert response.status_code == 200
     rows = list(response.context["page"])
@@ -40,11 +40,11 @@ def test_queue_shows_unassigned_cases_overdue_first(client, operator):
 
 def test_case_page_of_another_operator_is_404(client, operator, operator2, supervisor):
     case = make_case(Stage.IN_CONTACT, owner=operator)
-    client.force_login(operator2)
+    login(client, operator2)
     assert client.get(reverse("case", args=[case.pk])).status_code == 404
-    client.force_login(supervisor)
+    login(client, supervisor)
     assert client.get(reverse("case", args=[case.pk])).status_code == 200
-    client.force_login(operator)
+    login(client, operator)
     assert client.get(reverse("case", args=[case.pk])).status_code == 200
 
 
@@ -55,7 +55,7 @@ def _queries(client, url: str) -> int:
 
 
 def test_queue_and_case_page_queries_are_constant(client, operator):
-    client.force_login(operator)
+    login(client, operator)
     case = make_case(Stage.IN_CONTACT, owner=operator)
     queue_small = _queries(client, reverse("queue"))
     case_small = _queries(client, reverse("case", args=[case.pk]))

@@ -13,7 +13,6 @@ from typing import Any
 from django.http import Http404
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_field
 from rest_framework import serializers
-from rest_framework.authentication import SessionAuthentication
 from rest_framework.generics import ListAPIView
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
@@ -25,6 +24,7 @@ from hotline.access import case_for
 from hotline.errors import CaseNotFound
 from hotline.models import Case, Channel, Stage
 from hotline.selectors import QueueFilters, case_actions, case_conversation, case_list, case_timeline
+from operators.api_auth import VerifiedSessionAuthentication
 
 
 class CaseFiltersIn(serializers.Serializer):
@@ -134,7 +134,7 @@ class CaseDetailOut(CaseOut):
 class StaffApiView(APIView):
     """Staff reads: a logged-in session, and the case policy behind every query."""
 
-    authentication_classes = [SessionAuthentication]
+    authentication_classes = [VerifiedSessionAuthentication]
     permission_classes = [IsAuthenticated]
 
 

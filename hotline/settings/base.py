@@ -253,3 +253,85 @@ CELERY_BEAT_SCHEDULE["retention"] = {
     "schedule": timedelta(days=1),
     "options": {"expires": 3600},
 }
+
+# --- security: second factor, lockout, sessions, headers, rate limits (SECURITY.md) ---------
+INSTALLED_APPS += ["django_otp", "django_otp.plugins.otp_totp", "django_otp.plugins.otp_static", "axes", "csp"]
+# django-otp after authentication (sets user.is_verified()); our session rules and the
+# second-factor gate before LoginRequiredMiddleware (it answers htmx with a client redirect).
+_login_required = MIDDLEWARE.index("django.contrib.auth.middleware.LoginRequiredMiddleware")
+MIDDLEWARE[_login_required:_login_required] = [
+    "django_otp.middleware.OTPMiddleware",
+    "operators.middleware.SessionLimitsMiddleware",
+    "operators.middleware.SecondFactorMiddleware",
+]
+MIDDLEWARE.insert(1, "csp.middleware.CSPMiddleware")  # every response, error pages included
+MIDDLEWARE.append("axes.middleware.AxesMiddleware")  # last: turns a lockout into the 429 page
+AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "django.contrib.auth.backends.ModelBackend"]
+REST_FRAMEWORK["DEFAULT_AUTHENTICATION_CLASSES"] = ["operators.api_auth.VerifiedSessionAuthentication"]
+TEMPLATES[0]["OPTIONS"]["context_processors"].append("operators.context_processors.signin")  # type: ignore[index]
+
+# Staff log in with a TOTP code after the password. Only hotline/settings/local.py may relax it.
+OTP_REQUIRED = True
+OTP_TOTP_ISSUER = env.str("OTP_TOTP_ISSUER", default="Hotline Desk")
+OTP_MAX_FAILURES = env.int("OTP_MAX_FAILURES", default=5)  # wrong codes before the OTP step locks
+OTP_LOCKOUT_MINUTES = env.int("OTP_LOCKOUT_MINUTES", default=15)
+OTP_BACKUP_CODES = 10
+# Our own counter above replaces django-otp's exponential delay (a delay looks like a wrong code).
+OTP_TOTP_THROTTLE_FACTOR = 0
+OTP_STATIC_THROTTLE_FACTOR = 0
+
+# Password step: django-axes locks a username from one address after AXES_FAILURE_LIMIT failures
+# for the cool-off; a per-address budget of login posts covers guessing many usernames.
+AXES_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = timedelta(minutes=env.int("LOGIN_COOLOFF_MINUTES", default=15))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_HANDLER = "axes.handlers.cache.AxesCacheHandler"  # counts in the cache: no address stored in the database
+AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+AXES_CLIENT_IP_CALLABLE = "operators.security.client_ip"
+AXES_VERBOSE = False  # its log lines carry the address and username; we log our own, without them
+LOGIN_RATE_PER_IP = env.int("LOGIN_RATE_PER_IP", default=30)  # login posts per address per window
+LOGIN_RATE_WINDOW_MINUTES = env.int("LOGIN_RATE_WINDOW_MINUTES", default=15)
+# Reverse proxies in front of the app that append to X-Forwarded-For (0: use REMOTE_ADDR).
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
+
+# Sessions end after inactivity and after an absolute lifetime, both checked on the server
+# (operators/middleware.py); background polling does not count as activity.
+SESSION_IDLE_MINUTES = env.int("SESSION_IDLE_MINUTES", default=30)
+SESSION_MAX_HOURS = env.int("SESSION_MAX_HOURS", default=12)
+SESSION_COOKIE_AGE = SESSION_MAX_HOURS * 3600
+SESSION_EXPIRE_AT_BROWSER_CLOSE = True
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+CSRF_COOKIE_HTTPONLY = True
+
+# Headers in every environment, so a policy problem shows up on a developer's machine first.
+X_FRAME_OPTIONS = "DENY"
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'none'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],  # data: for the API docs' icons only; our pages use none
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+        "base-uri": ["'none'"],
+        "object-src": ["'none'"],
+    },
+}
+
+# Intake floods: requests per Telegram user per minute before the bot's own side effects
+# (acknowledgement, triage questions, button answers) stop; every request is still stored.
+TELEGRAM_USER_RATE_PER_MINUTE = env.int("TELEGRAM_USER_RATE_PER_MINUTE", default=20)
+
+# Defence in depth: log lines pass a filter that masks phone numbers and long digit runs.
+LOGGING["filters"] = {"redact": {"()": "hotline.log_redaction.RedactPersonalData"}}
+LOGGING["handlers"]["console"]["filters"] = ["redact"]  # type: ignore[index]
+LOGGING["root"]["filters"] = ["redact"]  # type: ignore[index]
+# The development server's access log (full URLs) goes through the same filtered handler.
+LOGGING["loggers"]["django.server"] = {"handlers": ["console"], "level": "INFO", "propagate": False}  # type: ignore[index]

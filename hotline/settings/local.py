@@ -10,3 +10,8 @@ CONTACT_LOOKUP_KEY = env.str("CONTACT_LOOKUP_KEY", default="local-only-lookup-ke
 # Local only: a fixed, published key. Production requires FIELD_ENCRYPTION_KEY.
 _LOCAL_FIELD_KEY = "bG9jYWwtb25seS1pbnNlY3VyZS1rZXktMzItYnl0ZXM="
 FIELD_ENCRYPTION_KEYS = env.list("FIELD_ENCRYPTION_KEY", default=[_LOCAL_FIELD_KEY])
+# Local demo only: OTP_REQUIRED=false lets demo staff without an authenticator in after the
+# password (seed_demo says so). Anyone who enrolled still gives a code. Production forces it on.
+OTP_REQUIRED = env.bool("OTP_REQUIRED", default=False)
+# One process on a newcomer's machine: the per-process memory cache is enough for django-axes.
+SILENCED_SYSTEM_CHECKS = ["axes.W001"]

@@ -18,3 +18,17 @@ SECURE_HSTS_INCLUDE_SUBDOMAINS = True
 SECURE_HSTS_PRELOAD = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+
+# Security (SECURITY.md). The second factor cannot be switched off here: the environment is ignored.
+OTP_REQUIRED = True
+SESSION_COOKIE_HTTPONLY = True
+CSRF_COOKIE_HTTPONLY = True
+SESSION_COOKIE_NAME = "__Host-sessionid"  # secure, host-only, path=/: no subdomain can set it
+CSRF_COOKIE_NAME = "__Host-csrftoken"
+# nginx (docs/deploy.md) appends the client's address to X-Forwarded-For.
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=1)
+# Lockout, throttles and the OTP counter live in the cache: several web processes must share
+# it, so production needs Redis (as the Celery broker does in docs/deploy.md).
+REDIS_URL = env.str("REDIS_URL")

@@ -23,7 +23,7 @@ from django.utils import timezone
 from hotline import identity, services
 from hotline.models import Case, Channel, Contact, Direction, Message, TelegramUpdate
 
-from . import client, triage
+from . import client, flood, triage
 from .updates import Action, ButtonPressed, Edit, Ignored, NewRequest, Reachability, classify, update_kind
 
 logger = logging.getLogger(__name__)
@@ -43,9 +43,13 @@ def handle_update(update: dict[str, Any]) -> Outcome:
     update_id: int = update["update_id"]
     kind = update_kind(update)
     action = classify(update)
+    # A flood from one user is stored all the same; only the bot's replies stop (flood.py).
+    quiet = flood.over_limit(update)
+    if quiet:
+        logger.warning("telegram update=%s kind=%s over the per-user rate: bot replies suppressed", update_id, kind)
     if isinstance(action, Ignored):
         logger.info("telegram update=%s kind=%s ignored: %s", update_id, kind, action.reason)
-        if isinstance(update.get("callback_query"), dict):
+        if isinstance(update.get("callback_query"), dict) and not quiet:
             _answer_button(update["callback_query"].get("id"), "")
         return Outcome("ignored")
     with transaction.atomic():
@@ -55,7 +59,7 @@ def handle_update(update: dict[str, Any]) -> Outcome:
         except IntegrityError:
             logger.info("telegram update=%s kind=%s duplicate", update_id, kind)
             return Outcome("duplicate")
-        outcome = _apply(action, update_id)
+        outcome = _apply(action, update_id, quiet=quiet)
     logger.info(
         "telegram update=%s kind=%s -> %s case=%s message=%s",
         update_id, kind, outcome.result, outcome.case_id, outcome.message_id,
@@ -63,13 +67,13 @@ def handle_update(update: dict[str, Any]) -> Outcome:
     return outcome
 
 
-def _apply(action: Action, update_id: int) -> Outcome:
+def _apply(action: Action, update_id: int, *, quiet: bool = False) -> Outcome:
     if isinstance(action, NewRequest):
-        return _new_request(action, update_id)
+        return _new_request(action, update_id, quiet=quiet)
     if isinstance(action, Edit):
-        return _edit(action, update_id)
+        return _edit(action, update_id, quiet=quiet)
     if isinstance(action, ButtonPressed):
-        return _button(action)
+        return _button(action, quiet=quiet)
     if isinstance(action, Reachability):
         return _reachability(action)
     return Outcome("ignored")
@@ -79,7 +83,7 @@ def intake_key(update_id: int, at_seconds: int) -> str:
     return f"tg:{client.bot_id()}:{update_id}:{at_seconds}"
 
 
-def _new_request(action: NewRequest, update_id: int, *, body: str | None = None) -> Outcome:
+def _new_request(action: NewRequest, update_id: int, *, body: str | None = None, quiet: bool = False) -> Outcome:
     sender = action.sender
     received = services.request_receive(
         actor=None, channel=Channel.TELEGRAM, identifier=sender.chat_id, text=action.body if body is None else body,
@@ -88,7 +92,7 @@ def _new_request(action: NewRequest, update_id: int, *, body: str | None = None)
     )
     if received.duplicate:
         return Outcome("duplicate", received.case.pk, received.message.pk)
-    if received.opened:
+    if received.opened and not quiet:
         _acknowledge(received.case)
     return Outcome("request", received.case.pk, received.message.pk)
 
@@ -108,7 +112,7 @@ def _contact(chat_id: str) -> Contact | None:
     return Contact.objects.filter(channel=Channel.TELEGRAM, lookup_hash=digest).first()
 
 
-def _edit(action: Edit, update_id: int) -> Outcome:
+def _edit(action: Edit, update_id: int, *, quiet: bool = False) -> Outcome:
     contact = _contact(action.sender.chat_id)
     original = None
     if contact is not None and action.message_id:
@@ -124,20 +128,23 @@ def _edit(action: Edit, update_id: int) -> Outcome:
         as_new = NewRequest(
             sender=action.sender, message_id=action.message_id, body=action.body, sent_at=action.edited_at,
         )
-        return _new_request(as_new, update_id, body=f"[edited] {action.body}")
+        return _new_request(as_new, update_id, body=f"[edited] {action.body}", quiet=quiet)
     services.message_record_edit(message_id=original.pk, text=action.body, at=action.edited_at)
     return Outcome("edit", original.case_id, original.pk)
 
 
-def _button(action: ButtonPressed) -> Outcome:
+def _button(action: ButtonPressed, *, quiet: bool = False) -> Outcome:
     parsed = triage.parse_callback(action.data)
     contact = _contact(action.chat_id) if action.chat_id else None
     case = Case.objects.filter(contact=contact).order_by("-pk").first() if contact else None
     if parsed is None or case is None:
-        _answer_button(action.callback_query_id, "")
+        if not quiet:
+            _answer_button(action.callback_query_id, "")
         return Outcome("ignored", case.pk if case else None)
     question, code, label = parsed
     first_answer = services.case_record_triage_answer(case_id=case.pk, question=question.key, answer=code, label=label)
+    if quiet:
+        return Outcome("triage", case.pk)  # the answer is kept; the bot says nothing more
     _answer_button(action.callback_query_id, settings.TELEGRAM_TRIAGE_THANKS)
     if first_answer and case.is_open:
         case.refresh_from_db(fields=["triage"])

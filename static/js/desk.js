@@ -20,6 +20,17 @@
     box.setSelectionRange(box.value.length, box.value.length);
   });
 
+  // The queue refreshes itself, except while the operator is inside the table (keyboard focus
+  // on a link or a Take button): replacing it then would throw their focus away. A listener
+  // rather than an hx-trigger filter, because filters need eval and the CSP forbids it.
+  document.addEventListener("htmx:beforeRequest", function (event) {
+    var elt = event.detail && event.detail.elt;
+    if (!elt || !elt.hasAttribute("data-pause-while-focused")) return;
+    if (elt.contains(document.activeElement) && document.activeElement !== document.body) {
+      event.preventDefault();
+    }
+  });
+
   document.addEventListener("DOMContentLoaded", function () { showCannedPickers(document); });
   document.addEventListener("htmx:afterSettle", function (event) { showCannedPickers(event.target); });
 })();

@@ -86,6 +86,16 @@ class Command(BaseCommand):
             role = "supervisor" if supervisor else "operator"
             self.stdout.write(f"  {username:<11} {password:<14} {role}")
             users.append(user)
+        if settings.OTP_REQUIRED:
+            self.stdout.write(
+                "Second factor: ON. After the password, each user sets up an authenticator app "
+                "(QR code) and gives its code at every login."
+            )
+        else:
+            self.stdout.write(self.style.WARNING(
+                "Second factor: OFF for this local demo (OTP_REQUIRED=false in hotline/settings/local.py): "
+                "the password alone signs in. Production always requires it; set OTP_REQUIRED=true to try it here."
+            ))
         return users
 
     def _at(self, moment: datetime) -> Any:
