@@ -4,6 +4,7 @@ from collections.abc import Sequence
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db.models import Q, QuerySet
+from django.utils.translation import gettext
 
 from operators.roles import can_work, is_supervisor
 
@@ -36,4 +37,4 @@ def case_for(
     try:
         return queryset.get(pk=case_id)
     except (Case.DoesNotExist, ValueError, TypeError):
-        raise CaseNotFound(f"Case {case_id} not found.") from None
+        raise CaseNotFound(gettext("Case %(id)s not found.") % {"id": case_id}) from None

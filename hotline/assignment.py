@@ -24,6 +24,7 @@ from django.db import transaction
 from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Subquery, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from operators.models import OperatorProfile
 from operators.roles import can_work, is_supervisor
@@ -187,12 +188,12 @@ def operator_release_cases(*, actor: User, operator: User, to: User | None = Non
     as with case_assign. Returned to the queue, the cases are offered to others after commit.
     """
     if not is_supervisor(actor):
-        raise NotAllowed("Only supervisors move an operator's cases.")
+        raise NotAllowed(gettext("Only supervisors move an operator's cases."))
     if to is not None:
         if to.pk == operator.pk:
-            raise InvalidInput("Choose another operator to receive the cases.")
+            raise InvalidInput(gettext("Choose another operator to receive the cases."))
         if not can_work(to):
-            raise InvalidInput(f"{to.get_username()} cannot work cases.")
+            raise InvalidInput(gettext("%(name)s cannot work cases.") % {"name": to.get_username()})
     # Profiles in a fixed order (by user id), then the cases.
     users = sorted([operator, *([to] if to else [])], key=lambda u: u.pk)
     profiles = {}

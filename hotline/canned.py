@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.contrib.auth.models import User
 from django.db import transaction
+from django.utils.translation import gettext
 
 from operators.roles import is_supervisor
 
@@ -17,19 +18,19 @@ def canned_reply_save(
 ) -> CannedReply:
     """Create (canned_id None) or change a canned reply; supervisors only."""
     if not is_supervisor(actor):
-        raise NotAllowed("Only supervisors manage canned replies.")
+        raise NotAllowed(gettext("Only supervisors manage canned replies."))
     title, body = title.strip(), body.strip()
     if not title or not body:
-        raise InvalidInput("A canned reply needs a title and a text.")
+        raise InvalidInput(gettext("A canned reply needs a title and a text."))
     if len(body) > 4096:
-        raise InvalidInput("A canned reply can be at most 4096 characters (Telegram's limit).")
+        raise InvalidInput(gettext("A canned reply can be at most 4096 characters (Telegram's limit)."))
     if canned_id is None:
         reply = CannedReply(title=title[:100], body=body, language=language[:8], active=active)
         reply.save()
         return reply
     reply = CannedReply.objects.select_for_update().filter(pk=canned_id).first()
     if reply is None:
-        raise InvalidInput(f"Canned reply {canned_id} does not exist.")
+        raise InvalidInput(gettext("Canned reply %(id)s does not exist.") % {"id": canned_id})
     reply.title, reply.body, reply.language, reply.active = title[:100], body, language[:8], active
     reply.save(update_fields=["title", "body", "language", "active", "updated_at"])
     return reply

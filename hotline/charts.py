@@ -6,6 +6,7 @@ from collections.abc import Sequence
 
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
+from django.utils.translation import gettext
 
 from .metrics import ResponseStats
 
@@ -21,7 +22,7 @@ def trend_svg(trend: Sequence[ResponseStats], sla_seconds: float) -> SafeString:
     """Median and p90 of the first response per day, with the SLA as a dashed line."""
     points = [t for t in trend if t.median_s is not None]
     if not points:
-        return format_html('<p class="empty">{}</p>', "No answered requests in this period.")
+        return format_html('<p class="empty">{}</p>', gettext("No answered requests in this period."))
     top = max([_hours(sla_seconds), *(_hours(t.p90_s or 0) for t in points)]) * 1.1 or 1
     span = max(len(points) - 1, 1)
 
@@ -37,8 +38,9 @@ def trend_svg(trend: Sequence[ResponseStats], sla_seconds: float) -> SafeString:
     ticks = [top * k / 4 for k in range(5)]
     grid = format_html_join(
         "", '<line x1="{}" x2="{}" y1="{}" y2="{}" class="grid"/>'
-        '<text x="{}" y="{}" class="tick" text-anchor="end">{} h</text>',
-        ((LEFT, WIDTH - RIGHT, f"{y(t):.1f}", f"{y(t):.1f}", LEFT - 6, f"{y(t) + 4:.1f}", f"{t:.0f}") for t in ticks),
+        '<text x="{}" y="{}" class="tick" text-anchor="end">{}</text>',
+        ((LEFT, WIDTH - RIGHT, f"{y(t):.1f}", f"{y(t):.1f}", LEFT - 6, f"{y(t) + 4:.1f}",
+          gettext("%(hours)s h") % {"hours": f"{t:.0f}"}) for t in ticks),
     )
     step = max(1, len(points) // 8)
     labels = format_html_join(
@@ -46,18 +48,22 @@ def trend_svg(trend: Sequence[ResponseStats], sla_seconds: float) -> SafeString:
         ((f"{x(i):.1f}", HEIGHT - 8, t.key.strftime("%d.%m")) for i, t in enumerate(points) if i % step == 0),
     )
     dots = format_html_join(
-        "", '<circle cx="{}" cy="{}" r="3" class="median"><title>{}: median {} h, p90 {} h</title></circle>',
-        ((f"{x(i):.1f}", f"{y(_hours(t.median_s or 0)):.1f}", t.label, f"{_hours(t.median_s or 0):.1f}",
-          f"{_hours(t.p90_s or 0):.1f}") for i, t in enumerate(points)),
+        "", '<circle cx="{}" cy="{}" r="3" class="median"><title>{}</title></circle>',
+        ((f"{x(i):.1f}", f"{y(_hours(t.median_s or 0)):.1f}",
+          gettext("%(day)s: median %(median)s h, p90 %(p90)s h") % {
+              "day": t.label, "median": f"{_hours(t.median_s or 0):.1f}", "p90": f"{_hours(t.p90_s or 0):.1f}",
+          }) for i, t in enumerate(points)),
     )
     sla_y = y(_hours(sla_seconds))
     return format_html(
         '<svg class="chart" viewBox="0 0 {w} {h}" role="img" aria-labelledby="trend-title">'
-        '<title id="trend-title">First response time per day: median and 90th percentile, hours</title>'
+        '<title id="trend-title">{title}</title>'
         '{grid}{labels}'
         '<line x1="{l}" x2="{r}" y1="{sy}" y2="{sy}" class="sla"/>'
-        '<text x="{r}" y="{sty}" class="tick sla-label" text-anchor="end">SLA {sla} h</text>'
+        '<text x="{r}" y="{sty}" class="tick sla-label" text-anchor="end">{sla}</text>'
         '<polyline points="{p90}" class="p90"/><polyline points="{median}" class="median"/>{dots}</svg>',
         w=WIDTH, h=HEIGHT, grid=grid, labels=labels, l=LEFT, r=WIDTH - RIGHT, sy=f"{sla_y:.1f}", sty=f"{sla_y - 4:.1f}",
-        sla=f"{_hours(sla_seconds):.0f}", p90=line("p90_s"), median=line("median_s"), dots=dots,
+        title=gettext("First response time per day: median and 90th percentile, hours"),
+        sla=gettext("SLA %(hours)s h") % {"hours": f"{_hours(sla_seconds):.0f}"},
+        p90=line("p90_s"), median=line("median_s"), dots=dots,
     )

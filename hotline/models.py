@@ -79,41 +79,51 @@ class Contact(models.Model):
 class Case(models.Model):
     """One contact's path from first request to an outcome: the unit of the queue."""
 
-    contact = models.ForeignKey(Contact, on_delete=models.PROTECT, related_name="cases")
-    channel = models.CharField(max_length=16, choices=Channel.choices)
-    language = models.CharField(max_length=8, blank=True)
-    stage = models.CharField(max_length=16, choices=Stage.choices, default=Stage.NEW)
-    close_reason = models.CharField(max_length=16, choices=CloseReason.choices, blank=True)
+    contact = models.ForeignKey(Contact, on_delete=models.PROTECT, related_name="cases", verbose_name=_("contact"))
+    channel = models.CharField(max_length=16, choices=Channel.choices, verbose_name=_("channel"))
+    language = models.CharField(max_length=8, blank=True, verbose_name=_("language"))
+    stage = models.CharField(max_length=16, choices=Stage.choices, default=Stage.NEW, verbose_name=_("stage"))
+    close_reason = models.CharField(
+        max_length=16, choices=CloseReason.choices, blank=True, verbose_name=_("close reason"),
+    )
     # Where a reopened case goes back to.
-    stage_before_close = models.CharField(max_length=16, choices=Stage.choices, blank=True)
+    stage_before_close = models.CharField(
+        max_length=16, choices=Stage.choices, blank=True, verbose_name=_("stage before closing"),
+    )
     owner = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="cases"
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="cases",
+        verbose_name=_("owner"),
     )
 
-    received_at = models.DateTimeField(help_text=_("The first request of this case."))
-    last_request_at = models.DateTimeField()
-    assigned_at = models.DateTimeField(null=True, blank=True)
-    first_response_at = models.DateTimeField(null=True, blank=True)
+    received_at = models.DateTimeField(help_text=_("The first request of this case."), verbose_name=_("received at"))
+    last_request_at = models.DateTimeField(verbose_name=_("last request at"))
+    assigned_at = models.DateTimeField(null=True, blank=True, verbose_name=_("assigned at"))
+    first_response_at = models.DateTimeField(null=True, blank=True, verbose_name=_("first response at"))
     # Who gave the first human answer: response times are reported per operator by this.
     first_responder = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+",
+        verbose_name=_("first responder"),
     )
     # The SLA clock: set by the first unanswered request, cleared by a human answer.
-    awaiting_since = models.DateTimeField(null=True, blank=True)
-    at_risk_since = models.DateTimeField(null=True, blank=True)
-    overdue_since = models.DateTimeField(null=True, blank=True)
-    closed_at = models.DateTimeField(null=True, blank=True, help_text=_("Closed or surrendered."))
+    awaiting_since = models.DateTimeField(null=True, blank=True, verbose_name=_("awaiting since"))
+    at_risk_since = models.DateTimeField(null=True, blank=True, verbose_name=_("at risk since"))
+    overdue_since = models.DateTimeField(null=True, blank=True, verbose_name=_("overdue since"))
+    closed_at = models.DateTimeField(
+        null=True, blank=True, help_text=_("Closed or surrendered."), verbose_name=_("closed at"),
+    )
 
-    surrendered_at = models.DateTimeField(null=True, blank=True)
+    surrendered_at = models.DateTimeField(null=True, blank=True, verbose_name=_("surrendered at"))
     # Where a person crossed: personal data, encrypted (and erased by retention).
-    surrender_place = EncryptedTextField(blank=True)
-    reward_state = models.CharField(max_length=8, choices=RewardState.choices, default=RewardState.NONE)
-    reward_paid_at = models.DateTimeField(null=True, blank=True)
+    surrender_place = EncryptedTextField(blank=True, verbose_name=_("surrender place"))
+    reward_state = models.CharField(
+        max_length=8, choices=RewardState.choices, default=RewardState.NONE, verbose_name=_("reward"),
+    )
+    reward_paid_at = models.DateTimeField(null=True, blank=True, verbose_name=_("reward paid at"))
     # The contact's answers to the bot's questions: encrypted as one JSON value.
-    triage = EncryptedJSONField(default=dict, blank=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    triage = EncryptedJSONField(default=dict, blank=True, verbose_name=_("triage answers"))
+    updated_at = models.DateTimeField(auto_now=True, verbose_name=_("updated at"))
     # Personal data removed after RETENTION_DAYS (hotline.retention); figures are kept.
-    anonymised_at = models.DateTimeField(null=True, blank=True)
+    anonymised_at = models.DateTimeField(null=True, blank=True, verbose_name=_("anonymised at"))
 
     class Meta:
         indexes = [
@@ -153,6 +163,8 @@ class Case(models.Model):
                 condition=Q(closed_at__isnull=False, anonymised_at__isnull=True),
             ),
         ]
+        verbose_name = _("case")
+        verbose_name_plural = _("cases")
 
     def __str__(self) -> str:
         return self.number
@@ -247,16 +259,17 @@ class ImmutableError(Exception):
 class CaseEvent(models.Model):
     """An immutable timeline row: who did what to a case and when. `data` holds no personal data."""
 
-    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="events")
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="events", verbose_name=_("case"))
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+",
         help_text=_("Empty for the system (bot, sweep)."),
+        verbose_name=_("actor"),
     )
-    kind = models.CharField(max_length=24, choices=EventKind.choices)
-    data = models.JSONField(default=dict, blank=True)
-    created_at = models.DateTimeField()
+    kind = models.CharField(max_length=24, choices=EventKind.choices, verbose_name=_("kind"))
+    data = models.JSONField(default=dict, blank=True, verbose_name=_("data"))
+    created_at = models.DateTimeField(verbose_name=_("created at"))
     # For SLA flags: which wait was flagged, so each wait is flagged once per threshold.
-    sla_wait = models.DateTimeField(null=True, blank=True)
+    sla_wait = models.DateTimeField(null=True, blank=True, verbose_name=_("flagged wait"))
 
     class Meta:
         indexes = [
@@ -269,6 +282,8 @@ class CaseEvent(models.Model):
                 condition=Q(kind__in=["at_risk", "overdue"]),
             ),
         ]
+        verbose_name = _("case event")
+        verbose_name_plural = _("case events")
 
     def __str__(self) -> str:
         return f"{self.kind} on case {self.case_id}"
@@ -285,14 +300,18 @@ class CaseEvent(models.Model):
 class EquipmentType(models.Model):
     """Equipment a person may bring, with the reward it earns. Admins edit these rows."""
 
-    name = models.CharField(max_length=100, unique=True)
-    reward_amount = models.DecimalField(max_digits=12, decimal_places=2, default=Decimal("0"))
-    currency = models.CharField(max_length=3, default="USD")
-    active = models.BooleanField(default=True)
-    position = models.PositiveSmallIntegerField(default=0)
+    name = models.CharField(max_length=100, unique=True, verbose_name=_("name"))
+    reward_amount = models.DecimalField(
+        max_digits=12, decimal_places=2, default=Decimal("0"), verbose_name=_("reward amount"),
+    )
+    currency = models.CharField(max_length=3, default="USD", verbose_name=_("currency"))
+    active = models.BooleanField(default=True, verbose_name=_("active"))
+    position = models.PositiveSmallIntegerField(default=0, verbose_name=_("position"))
 
     class Meta:
         ordering = ["position", "name"]
+        verbose_name = _("equipment type")
+        verbose_name_plural = _("equipment types")
 
     def __str__(self) -> str:
         return self.name
@@ -329,14 +348,16 @@ class CaseEquipment(models.Model):
 class Notification(models.Model):
     """An in-app notice for supervisors (e.g. "3 cases became overdue"), with a link."""
 
-    kind = models.CharField(max_length=24)
-    count = models.PositiveIntegerField(default=0)
-    text = models.CharField(max_length=200)
-    link = models.CharField(max_length=200, blank=True)
-    created_at = models.DateTimeField()
+    kind = models.CharField(max_length=24, verbose_name=_("kind"))
+    count = models.PositiveIntegerField(default=0, verbose_name=_("count"))
+    text = models.CharField(max_length=200, verbose_name=_("text"))
+    link = models.CharField(max_length=200, blank=True, verbose_name=_("link"))
+    created_at = models.DateTimeField(verbose_name=_("created at"))
 
     class Meta:
         indexes = [models.Index(fields=["-created_at"], name="notification_recent_idx")]
+        verbose_name = _("notification")
+        verbose_name_plural = _("notifications")
 
     def __str__(self) -> str:
         return self.text
@@ -368,18 +389,21 @@ class ApiToken(models.Model):
     finds the row, the hash is compared in constant time.
     """
 
-    name = models.CharField(max_length=100)
-    prefix = models.CharField(max_length=16, unique=True)
-    secret_hash = models.CharField(max_length=64)
+    name = models.CharField(max_length=100, verbose_name=_("name"))
+    prefix = models.CharField(max_length=16, unique=True, verbose_name=_("prefix"))
+    secret_hash = models.CharField(max_length=64, verbose_name=_("secret hash"))
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+",
+        verbose_name=_("created by"),
     )
-    created_at = models.DateTimeField()
-    revoked_at = models.DateTimeField(null=True, blank=True)
-    last_used_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(verbose_name=_("created at"))
+    revoked_at = models.DateTimeField(null=True, blank=True, verbose_name=_("revoked at"))
+    last_used_at = models.DateTimeField(null=True, blank=True, verbose_name=_("last used at"))
 
     class Meta:
         ordering = ["-created_at"]
+        verbose_name = _("API token")
+        verbose_name_plural = _("API tokens")
 
     def __str__(self) -> str:
         return f"{self.name} ({self.prefix})"
@@ -399,7 +423,7 @@ class CannedReply(models.Model):
     body = models.TextField(_("text"))
     language = models.CharField(_("language"), max_length=8, blank=True, help_text=_("Empty: any language."))
     active = models.BooleanField(_("active"), default=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    updated_at = models.DateTimeField(auto_now=True, verbose_name=_("updated at"))
 
     class Meta:
         ordering = ["title", "pk"]

@@ -20,6 +20,7 @@ from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
+from django.utils.translation import gettext, ngettext
 
 from operators.models import OperatorProfile
 from operators.roles import can_work, is_supervisor
@@ -65,18 +66,21 @@ def _clean_text(text: str) -> str:
 
 def _require_worker(actor: User) -> None:
     if not can_work(actor):
-        raise NotAllowed("Only operators can work cases.")
+        raise NotAllowed(gettext("Only operators can work cases."))
 
 
 def _require_owner_or_supervisor(actor: User, case: Case) -> None:
     _require_worker(actor)
     if case.owner_id != actor.pk and not is_supervisor(actor):
-        raise NotAllowed("Only the case's owner or a supervisor can do this.")
+        raise NotAllowed(gettext("Only the case's owner or a supervisor can do this."))
 
 
 def _require_open(case: Case) -> None:
     if case.stage not in OPEN_STAGES:
-        raise InvalidTransition(f"Case {case.number} is {case.get_stage_display().lower()}; reopen it first.")
+        raise InvalidTransition(
+            gettext("Case %(number)s is %(stage)s; reopen it first.")
+            % {"number": case.number, "stage": case.get_stage_display().lower()}
+        )
 
 
 # --- intake -----------------------------------------------------------------------------------
@@ -109,9 +113,9 @@ def request_receive(
     Idempotent by `intake_key`: a retried delivery returns the stored request.
     """
     if channel not in Channel.values:
-        raise InvalidInput(f"Unknown channel {channel!r}.")
+        raise InvalidInput(gettext("Unknown channel %(channel)r.") % {"channel": channel})
     if not identifier.strip():
-        raise InvalidInput("A request needs the contact's identifier.")
+        raise InvalidInput(gettext("A request needs the contact's identifier."))
     if intake_key:
         stored = _stored_request(intake_key)
         if stored:
@@ -245,9 +249,9 @@ def active_case_count(operator: User) -> int:
 def case_assign(*, actor: User, case_id: int, operator: User) -> Case:
     """A supervisor gives a case to an operator (may exceed capacity: a deliberate choice)."""
     if not is_supervisor(actor):
-        raise NotAllowed("Only supervisors assign cases to others.")
+        raise NotAllowed(gettext("Only supervisors assign cases to others."))
     if not can_work(operator):
-        raise InvalidInput(f"{operator.get_username()} cannot work cases.")
+        raise InvalidInput(gettext("%(name)s cannot work cases.") % {"name": operator.get_username()})
     profile = _profile_locked(operator)
     case = case_for(actor, case_id, lock=True)
     _require_open(case)
@@ -270,9 +274,14 @@ def case_take(*, actor: User, case_id: int) -> Case:
     if case.owner_id == actor.pk:
         return case
     if case.owner_id is not None:
-        raise InvalidTransition(f"Case {case.number} already has an owner.")
+        raise InvalidTransition(gettext("Case %(number)s already has an owner.") % {"number": case.number})
     if active_case_count(actor) >= profile.capacity:
-        raise InvalidTransition(f"You are at your capacity of {profile.capacity} active cases.")
+        raise InvalidTransition(
+            ngettext(
+                "You are at your capacity of %(n)s active case.", "You are at your capacity of %(n)s active cases.",
+                profile.capacity,
+            ) % {"n": profile.capacity}
+        )
     _assign(case, actor, actor, timezone.now(), profile)
     return case
 
@@ -358,16 +367,19 @@ def case_reply(*, actor: User, case_id: int, text: str) -> Message:
     """Answer the contact through the case's channel; delivery runs in Celery after commit."""
     text = _clean_text(text).strip()
     if not text:
-        raise InvalidInput("A reply cannot be empty.")
+        raise InvalidInput(gettext("A reply cannot be empty."))
     if len(text) > 4096:
-        raise InvalidInput("A reply can be at most 4096 characters (Telegram's limit).")
+        raise InvalidInput(gettext("A reply can be at most 4096 characters (Telegram's limit)."))
     case = case_for(actor, case_id, lock=True)
     _require_worker(actor)
     _require_open(case)
     if case.owner_id not in (None, actor.pk) and not is_supervisor(actor):
-        raise NotAllowed("Only the case's owner or a supervisor can do this.")
+        raise NotAllowed(gettext("Only the case's owner or a supervisor can do this."))
     if case.channel not in REPLYABLE_CHANNELS:
-        raise InvalidInput(f"{case.get_channel_display()} contacts cannot be written to; log a call instead.")
+        raise InvalidInput(
+            gettext("%(channel)s contacts cannot be written to; log a call instead.")
+            % {"channel": case.get_channel_display()}
+        )
     now = timezone.now()
     _take_if_unowned(case, actor, now)
     message = Message.objects.create(
@@ -389,14 +401,14 @@ def case_log_call(
 ) -> Message:
     """Record a phone conversation with the contact: a human answer, whichever side called."""
     if direction not in (Direction.INBOUND, Direction.OUTBOUND):
-        raise InvalidInput("A call is inbound or outbound.")
+        raise InvalidInput(gettext("A call is inbound or outbound."))
     if duration_seconds is not None and duration_seconds < 0:
-        raise InvalidInput("A call's duration cannot be negative.")
+        raise InvalidInput(gettext("A call's duration cannot be negative."))
     case = case_for(actor, case_id, lock=True)
     _require_worker(actor)
     _require_open(case)
     if case.owner_id not in (None, actor.pk) and not is_supervisor(actor):
-        raise NotAllowed("Only the case's owner or a supervisor can do this.")
+        raise NotAllowed(gettext("Only the case's owner or a supervisor can do this."))
     now = timezone.now()
     _take_if_unowned(case, actor, now)
     message = Message.objects.create(
@@ -422,10 +434,10 @@ def call_log_inbound(
     _require_worker(actor)
     identifier = _clean_text(identifier).strip()
     if not identifier:
-        raise InvalidInput("Give the caller's number or name.")
+        raise InvalidInput(gettext("Give the caller's number or name."))
     summary = _clean_text(summary).strip()
     if not summary:
-        raise InvalidInput("Summarise the call.")
+        raise InvalidInput(gettext("Summarise the call."))
     profile = _profile_locked(actor)  # the profile before the case, as in case_take
     now = timezone.now()
     received = _request_receive(
@@ -448,11 +460,11 @@ def case_add_note(*, actor: User, case_id: int, text: str) -> Message:
     """An internal note: never sent, never an answer, so the wait goes on."""
     text = _clean_text(text).strip()
     if not text:
-        raise InvalidInput("A note cannot be empty.")
+        raise InvalidInput(gettext("A note cannot be empty."))
     case = case_for(actor, case_id, lock=True)
     _require_worker(actor)
     if case.owner_id not in (None, actor.pk) and not is_supervisor(actor):
-        raise NotAllowed("Only the case's owner or a supervisor can do this.")
+        raise NotAllowed(gettext("Only the case's owner or a supervisor can do this."))
     now = timezone.now()
     message = Message.objects.create(
         case=case, direction=Direction.NOTE, channel=case.channel, author=actor, body=text[:MAX_TEXT],
@@ -489,8 +501,9 @@ def case_advance(*, actor: User, case_id: int, to_stage: str) -> Case:
         return case
     if ADVANCES.get(Stage(case.stage)) != to_stage:
         raise InvalidTransition(
-            f"A case in stage {case.get_stage_display().lower()} cannot move to {Stage(to_stage).label.lower()}."
-            if to_stage in Stage.values else f"Unknown stage {to_stage!r}."
+            gettext("A case in stage %(stage)s cannot move to %(to)s.")
+            % {"stage": case.get_stage_display().lower(), "to": Stage(to_stage).label.lower()}
+            if to_stage in Stage.values else gettext("Unknown stage %(stage)r.") % {"stage": to_stage}
         )
     previous = case.stage
     case.stage = to_stage
@@ -505,9 +518,11 @@ def _equipment_rows(items: Mapping[int, int]) -> list[tuple[EquipmentType, int]]
     for pk, quantity in items.items():
         equipment_type = types.get(int(pk))
         if equipment_type is None:
-            raise InvalidInput(f"Unknown equipment type {pk}.")
+            raise InvalidInput(gettext("Unknown equipment type %(pk)s.") % {"pk": pk})
         if not 0 < int(quantity) <= 1000:
-            raise InvalidInput(f"Quantity of {equipment_type.name} must be between 1 and 1000.")
+            raise InvalidInput(
+                gettext("Quantity of %(name)s must be between 1 and 1000.") % {"name": equipment_type.name}
+            )
         rows.append((equipment_type, int(quantity)))
     return rows
 
@@ -518,7 +533,7 @@ def case_declare_equipment(*, actor: User, case_id: int, equipment: Mapping[int,
     case = case_for(actor, case_id, lock=True)
     _require_owner_or_supervisor(actor, case)
     if case.stage not in (Stage.IN_CONTACT, Stage.VERIFIED, Stage.PLANNING):
-        raise InvalidTransition("Equipment is declared while in contact, verified or planning.")
+        raise InvalidTransition(gettext("Equipment is declared while in contact, verified or planning."))
     rows = _equipment_rows(equipment)
     CaseEquipment.objects.filter(case=case, role=EquipmentRole.DECLARED).delete()
     CaseEquipment.objects.bulk_create(
@@ -536,15 +551,15 @@ def case_record_surrender(
     case = case_for(actor, case_id, lock=True)
     _require_owner_or_supervisor(actor, case)
     if case.stage != Stage.PLANNING:
-        raise InvalidTransition("A surrender is recorded from the planning stage.")
+        raise InvalidTransition(gettext("A surrender is recorded from the planning stage."))
     now = timezone.now()
     if timezone.is_naive(surrendered_at):
-        raise InvalidInput("The surrender time needs a time zone.")
+        raise InvalidInput(gettext("The surrender time needs a time zone."))
     if surrendered_at > now or surrendered_at < case.received_at:
-        raise InvalidInput("The surrender time must be between the first request and now.")
+        raise InvalidInput(gettext("The surrender time must be between the first request and now."))
     place = place.strip()
     if not place:
-        raise InvalidInput("Say where the surrender took place.")
+        raise InvalidInput(gettext("Say where the surrender took place."))
     rows = _equipment_rows(equipment)
     CaseEquipment.objects.bulk_create(
         CaseEquipment(
@@ -576,12 +591,12 @@ def case_record_surrender(
 @transaction.atomic
 def case_mark_reward_paid(*, actor: User, case_id: int) -> Case:
     if not is_supervisor(actor):
-        raise NotAllowed("Only supervisors mark rewards paid.")
+        raise NotAllowed(gettext("Only supervisors mark rewards paid."))
     case = case_for(actor, case_id, lock=True)
     if case.reward_state == RewardState.PAID:
         return case
     if case.reward_state != RewardState.DUE:
-        raise InvalidTransition(f"Case {case.number} has no reward due.")
+        raise InvalidTransition(gettext("Case %(number)s has no reward due.") % {"number": case.number})
     now = timezone.now()
     case.reward_state = RewardState.PAID
     case.reward_paid_at = now
@@ -598,11 +613,11 @@ def case_close(*, actor: User, case_id: int, reason: str, comment: str = "") -> 
     """Close an open case with a reason; an unassigned case may be closed by any operator
     (duplicates and provocations are spotted in the queue)."""
     if reason not in CloseReason.values:
-        raise InvalidInput(f"Unknown close reason {reason!r}.")
+        raise InvalidInput(gettext("Unknown close reason %(reason)r.") % {"reason": reason})
     case = case_for(actor, case_id, lock=True)
     _require_worker(actor)
     if case.owner_id not in (None, actor.pk) and not is_supervisor(actor):
-        raise NotAllowed("Only the case's owner or a supervisor can do this.")
+        raise NotAllowed(gettext("Only the case's owner or a supervisor can do this."))
     if case.stage == Stage.CLOSED:
         return case
     _require_open(case)
@@ -652,9 +667,11 @@ def case_reopen(*, actor: User, case_id: int) -> Case:
     if case.stage in OPEN_STAGES:
         return case
     if case.stage == Stage.SURRENDERED:
-        raise InvalidTransition("A completed surrender cannot be reopened.")
+        raise InvalidTransition(gettext("A completed surrender cannot be reopened."))
     if case.anonymised_at is not None:
-        raise InvalidTransition(f"Case {case.number}'s personal data was erased; it cannot be reopened.")
+        raise InvalidTransition(
+            gettext("Case %(number)s's personal data was erased; it cannot be reopened.") % {"number": case.number}
+        )
     _reopen(case, actor, timezone.now(), reason="by operator")
     if case.owner_id is None:
         assignment.on_commit_assign_case(case.pk)
@@ -670,7 +687,7 @@ def message_record_edit(*, message_id: int, text: str, at: datetime | None = Non
     (the event holds no text). The same edit delivered twice changes nothing the second time."""
     message = Message.objects.select_for_update().get(pk=message_id)
     if message.direction != Direction.INBOUND:
-        raise InvalidInput("Only a contact's own requests can be edited.")
+        raise InvalidInput(gettext("Only a contact's own requests can be edited."))
     text = _clean_text(text)[:MAX_TEXT]
     if message.body == text:
         return message

@@ -23,6 +23,7 @@ from django.db import transaction
 from django.http import HttpRequest
 from django.utils.html import format_html
 from django.utils.safestring import SafeString, mark_safe
+from django.utils.translation import gettext
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
@@ -142,7 +143,7 @@ def qr_svg(device: TOTPDevice) -> SafeString:
     """The otpauth:// URL as an inline SVG drawn here: the secret never leaves the server."""
     image = qrcode.make(device.config_url, image_factory=qrcode.image.svg.SvgPathImage, box_size=8, border=2)
     svg = image.to_string(encoding="unicode")
-    svg = svg.replace("<svg ", '<svg class="qr" role="img" aria-label="QR code" ', 1)
+    svg = svg.replace("<svg ", format_html('<svg class="qr" role="img" aria-label="{}" ', gettext("QR code")), 1)
     return mark_safe(svg)  # noqa: S308 - drawn by qrcode from our own URL, no user text
 
 

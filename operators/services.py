@@ -7,6 +7,7 @@ from collections.abc import Iterable
 from django.contrib.auth.models import Group, User
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from .models import Language, OperatorProfile
 from .roles import OPERATORS_GROUP, SUPERVISORS_GROUP, is_supervisor
@@ -33,7 +34,7 @@ def operator_set_shift(*, actor: User, operator: User, on_shift: bool) -> Operat
     from hotline.errors import NotAllowed
 
     if actor.pk != operator.pk and not is_supervisor(actor):
-        raise NotAllowed("Only supervisors change another operator's shift.")
+        raise NotAllowed(gettext("Only supervisors change another operator's shift."))
     profile, _ = OperatorProfile.objects.select_for_update().get_or_create(user=operator)
     if profile.on_shift != on_shift:
         profile.on_shift = on_shift
@@ -56,9 +57,9 @@ def operator_update_preferences(*, actor: User, ui_language: str, time_zone: str
     from hotline.errors import InvalidInput
 
     if ui_language not in dict(settings.LANGUAGES):
-        raise InvalidInput(f"Unknown interface language {ui_language!r}.")
+        raise InvalidInput(gettext("Unknown interface language %(code)r.") % {"code": ui_language})
     if time_zone not in available_timezones():
-        raise InvalidInput(f"Unknown time zone {time_zone!r}.")
+        raise InvalidInput(gettext("Unknown time zone %(zone)r.") % {"zone": time_zone})
     profile, _ = OperatorProfile.objects.select_for_update().get_or_create(user=actor)
     profile.ui_language = ui_language
     profile.time_zone = time_zone
@@ -83,13 +84,13 @@ def _end_sessions(operator: User) -> int:
     return len(keys)
 
 
-def _require_supervisor_of(actor: User, operator: User, what: str) -> None:
+def _require_supervisor_of(actor: User, operator: User, refusal: str) -> None:
     from hotline.errors import InvalidInput, NotAllowed
 
     if not is_supervisor(actor):
-        raise NotAllowed(f"Only supervisors {what}.")
+        raise NotAllowed(refusal)
     if actor.pk == operator.pk:
-        raise InvalidInput("Ask another supervisor to do this for your own account.")
+        raise InvalidInput(gettext("Ask another supervisor to do this for your own account."))
 
 
 @transaction.atomic
@@ -100,7 +101,7 @@ def operator_end_sessions(*, actor: User, operator: User) -> int:
     from hotline.errors import NotAllowed
 
     if actor.pk != operator.pk and not is_supervisor(actor):
-        raise NotAllowed("Only supervisors end another operator's sessions.")
+        raise NotAllowed(gettext("Only supervisors end another operator's sessions."))
     ended = _end_sessions(operator)
     logging.getLogger(__name__).info("sessions ended user=%s by=%s count=%s", operator.pk, actor.pk, ended)
     return ended
@@ -116,7 +117,7 @@ def operator_deactivate(*, actor: User, operator: User) -> list[int]:
 
     from hotline.assignment import operator_release_cases
 
-    _require_supervisor_of(actor, operator, "deactivate an operator")
+    _require_supervisor_of(actor, operator, gettext("Only supervisors deactivate an operator."))
     user = User.objects.select_for_update().get(pk=operator.pk)
     released = operator_release_cases(actor=actor, operator=user, to=None)
     OperatorProfile.objects.filter(user=user).update(on_shift=False, shift_changed_at=timezone.now())
@@ -141,7 +142,7 @@ def operator_reset_second_factor(*, actor: User, operator: User) -> None:
     from django_otp.plugins.otp_static.models import StaticDevice
     from django_otp.plugins.otp_totp.models import TOTPDevice
 
-    _require_supervisor_of(actor, operator, "reset another operator's second factor")
+    _require_supervisor_of(actor, operator, gettext("Only supervisors reset another operator's second factor."))
     TOTPDevice.objects.filter(user=operator).delete()
     StaticDevice.objects.filter(user=operator).delete()
     _end_sessions(operator)

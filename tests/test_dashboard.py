@@ -17,6 +17,7 @@ from django.urls import reverse
 from hotline import metrics, services
 from hotline.models import EquipmentType, Stage
 from hotline.sla import sla_sweep
+from tests.desk_helpers import login as login_in_english
 from tests.factories import login, make_operator, receive
 
 pytestmark = pytest.mark.django_db
@@ -196,7 +197,7 @@ def test_only_supervisors_see_the_dashboard_page_csv_and_api(scenario, client, s
 
 
 def test_page_csv_and_api_show_the_same_numbers(scenario, client, supervisor):
-    login(client, supervisor)
+    login_in_english(client, supervisor)  # the assertions read English text
     with _at(NOW):
         page = client.get(reverse("dashboard"), {"period": "7d"})
         csv_body = client.get(reverse("dashboard-csv"), {"period": "7d"}).content.decode()
@@ -211,7 +212,7 @@ def test_page_csv_and_api_show_the_same_numbers(scenario, client, supervisor):
 
 
 def test_bad_period_is_a_clear_400(client, supervisor):
-    login(client, supervisor)
+    login_in_english(client, supervisor)  # the assertions read English text
     response = client.get(reverse("dashboard"), {"period": "custom", "start": "2026-03-05", "end": "2026-03-01"})
     assert response.status_code == 400
     assert b"on or after" in response.content

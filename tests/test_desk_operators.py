@@ -114,23 +114,3 @@ def test_canned_replies_page_is_for_supervisors(client, operator, supervisor):
     assert (reply.body, reply.language, reply.active) == ("Changed", "", False)
     empty = client.post(reverse("canned_create"), {"title": "", "body": ""}, **HTMX)
     assert empty.status_code == 400
-
-
-def test_the_committed_ukrainian_catalogue_is_complete_and_compiled():
-    """A fresh machine needs no gettext: the .mo is committed and matches the .po."""
-    import gettext
-    import re
-    from pathlib import Path
-
-    from django.conf import settings
-
-    folder = Path(settings.BASE_DIR) / "locale" / "uk" / "LC_MESSAGES"
-    po = (folder / "django.po").read_text()
-    entries = re.findall(r'^msgid "(.+)"\n(?:msgid_plural ".*"\n)?msgstr(?:\[0\])? "(.*)"$', po, flags=re.M)
-    assert len(entries) > 100
-    assert [msgid for msgid, msgstr in entries if not msgstr] == []
-    with (folder / "django.mo").open("rb") as mo:
-        catalog = gettext.GNUTranslations(mo)
-    for msgid, msgstr in entries:
-        if "%(n)s" not in msgid:
-            assert catalog.gettext(msgid.replace('\\"', '"')) == msgstr.replace('\\"', '"'), msgid

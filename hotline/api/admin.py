@@ -7,6 +7,7 @@ from typing import Any
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
+from django.utils.translation import gettext, gettext_lazy, ngettext
 
 from hotline.models import ApiToken
 from operators.roles import is_supervisor
@@ -50,11 +51,14 @@ class ApiTokenAdmin(admin.ModelAdmin):
         obj.pk = token.pk
         obj.__dict__.update({k: v for k, v in token.__dict__.items() if not k.startswith("_")})
         messages.warning(
-            request, f"API token for {token.name}: {raw} — copy it now; it is not stored and will not be shown again.",
+            request,
+            gettext("API token for %(name)s: %(token)s — copy it now; it is not stored and will not be shown again.")
+            % {"name": token.name, "token": raw},
         )
 
-    @admin.action(description="Revoke selected tokens")
+    @admin.action(description=gettext_lazy("Revoke selected tokens"))
     def revoke(self, request: HttpRequest, queryset: QuerySet[ApiToken]) -> None:
         for token in queryset:
             api_token_revoke(actor=request.user, token_id=token.pk)
-        messages.success(request, f"Revoked {queryset.count()} token(s).")
+        count = queryset.count()
+        messages.success(request, ngettext("Revoked %(n)s token.", "Revoked %(n)s tokens.", count) % {"n": count})

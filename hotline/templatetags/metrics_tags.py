@@ -3,6 +3,7 @@
 from datetime import timedelta
 
 from django import template
+from django.utils.translation import gettext
 
 register = template.Library()
 
@@ -15,15 +16,15 @@ def duration(value: float | timedelta | None) -> str:
     seconds = value.total_seconds() if isinstance(value, timedelta) else float(value)
     seconds = max(seconds, 0)
     if seconds < 60:
-        return f"{seconds:.0f} s"
+        return gettext("%(seconds)s s") % {"seconds": f"{seconds:.0f}"}
     minutes = int(seconds // 60)
     if minutes < 60:
-        return f"{minutes} min"
+        return gettext("%(minutes)s min") % {"minutes": minutes}
     hours, minutes = divmod(minutes, 60)
     if hours < 48:
-        return f"{hours} h {minutes:02d} min"
+        return gettext("%(hours)s h %(minutes)s min") % {"hours": hours, "minutes": f"{minutes:02d}"}
     days, hours = divmod(hours, 24)
-    return f"{days} d {hours} h"
+    return gettext("%(days)s d %(hours)s h") % {"days": days, "hours": hours}
 
 
 @register.filter
