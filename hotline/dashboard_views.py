@@ -51,6 +51,12 @@ class PeriodForm(forms.Form):
         data = self.cleaned_data
         return metrics.period_for(data["period"], start=data.get("start"), end=data.get("end"))
 
+    @classmethod
+    def parse(cls, query: Any) -> tuple[PeriodForm, metrics.Period | None]:
+        """The period a query asks for (the last 7 days when it asks for none), or None if invalid."""
+        form = cls(query or None)
+        return form, (form.period_or_none() if query else metrics.period_for("7d"))
+
 
 def _require_supervisor(request: HttpRequest) -> None:
     if not is_supervisor(request.user):
@@ -60,8 +66,7 @@ def _require_supervisor(request: HttpRequest) -> None:
 @require_GET
 def dashboard(request: HttpRequest) -> HttpResponse:
     _require_supervisor(request)
-    form = PeriodForm(request.GET or None)
-    period = form.period_or_none() if request.GET else metrics.period_for("7d")
+    form, period = PeriodForm.parse(request.GET)
     if period is None:
         return render(request, "hotline/dashboard.html", {"form": form}, status=400)
     figures = metrics.dashboard(period)
@@ -85,8 +90,7 @@ def _stats_row(stat: metrics.ResponseStats) -> list[Any]:
 def dashboard_csv(request: HttpRequest) -> HttpResponse:
     """Response times for the period, one row per group, for spreadsheets and reports."""
     _require_supervisor(request)
-    form = PeriodForm(request.GET or None)
-    period = form.period_or_none() if request.GET else metrics.period_for("7d")
+    form, period = PeriodForm.parse(request.GET)
     if period is None:
         return HttpResponse(form.errors.as_text(), status=400, content_type="text/plain; charset=utf-8")
     figures = metrics.dashboard(period)
@@ -125,8 +129,7 @@ class MetricsView(APIView):
 
     @extend_schema(responses=OpenApiTypes.OBJECT, tags=["dashboard"])  # a plain object: no serializer
     def get(self, request: Request) -> Response:
-        form = PeriodForm(request.query_params or None)
-        period = form.period_or_none() if request.query_params else metrics.period_for("7d")
+        form, period = PeriodForm.parse(request.query_params)
         if period is None:
             return Response({"errors": form.errors}, status=400)
         d = metrics.dashboard(period)
