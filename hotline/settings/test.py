@@ -58,5 +58,5 @@ STORAGES = {
 REDIS_URL = env.str("TEST_REDIS_URL", default="redis://127.0.0.1:6379/15")
 # Tasks published by tests go to a real Redis (database 15), where a test's worker reads them.
 CELERY_BROKER_URL = REDIS_URL
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+CELERY_BROKER_TRANSPORT_OPTIONS = REDIS_TRANSPORT_OPTIONS  # timeouts: see base.py, "Celery reliability"
 WHITENOISE_AUTOREFRESH = True  # no collectstatic in tests
