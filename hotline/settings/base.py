@@ -276,7 +276,7 @@ CELERY_VISIBILITY_TIMEOUT = env.int("CELERY_VISIBILITY_TIMEOUT", default=3600)
 REDIS_TRANSPORT_OPTIONS = {
     "visibility_timeout": CELERY_VISIBILITY_TIMEOUT,
     "socket_connect_timeout": CELERY_BROKER_CONNECTION_TIMEOUT,
-    "socket_timeout": env.float("CELERY_BROKER_SOCKET_TIMEOUT", default=10),
+    "socket_timeout": env.float("CELERY_BROKER_SOCKET_TIMEOUT", default=3),
     "socket_keepalive": True,
 }
 if REDIS_URL:
