@@ -133,31 +133,35 @@ def requeue_stranded(now: datetime | None = None, *, limit: int = 500) -> list[i
     `queued`, not claimed (or its claim expired), and due for longer than
     DELIVERY_RECOVER_AFTER_SECONDS. Returns their ids.
 
-    Marks each one due now, so the next sweep leaves it alone for another period (a backlog
-    is not multiplied), and skips rows another sweep holds (two beats are harmless). A
-    message re-queued while its first task is merely slow is still sent once: see `claim`.
+    A re-queued message is next considered after a wait as long as it has been waiting so far
+    (at most 8 periods): a message re-queued into a long backlog is most likely still in it,
+    and re-queueing it every period would grow the backlog it is stuck in. Rows another sweep
+    holds are skipped (two beats are harmless). A message re-queued while its first task is
+    merely slow is still sent once: see `claim`.
     """
     from .tasks import deliver_message_task
 
     now = now or timezone.now()
-    stale = now - timedelta(seconds=float(settings.DELIVERY_RECOVER_AFTER_SECONDS))
+    period = timedelta(seconds=float(settings.DELIVERY_RECOVER_AFTER_SECONDS))
     with transaction.atomic():
-        ids = list(
+        stranded = list(
             Message.objects.filter(delivery=Delivery.QUEUED, direction=Direction.OUTBOUND)
             .filter(Q(delivery_claimed_at__isnull=True) | Q(delivery_claimed_at__lt=now - _lease()))
             .alias(due=Coalesce("delivery_next_attempt_at", "created_at"))
-            .filter(due__lt=stale)
+            .filter(due__lt=now - period)
             .order_by("created_at")
             .select_for_update(skip_locked=True)
-            .values_list("pk", flat=True)[:limit]
+            .only("pk", "created_at")[:limit]
         )
-        if not ids:
+        if not stranded:
             return []
-        Message.objects.filter(pk__in=ids).update(delivery_next_attempt_at=now)
-        for pk in ids:
-            enqueue_on_commit(deliver_message_task, pk)
-    logger.warning("delivery recovery re-queued messages=%s first=%s", len(ids), ids[0])
-    return ids
+        for message in stranded:
+            message.delivery_next_attempt_at = now + min(max(now - message.created_at, period), 8 * period) - period
+        Message.objects.bulk_update(stranded, ["delivery_next_attempt_at"])
+        for message in stranded:
+            enqueue_on_commit(deliver_message_task, message.pk)
+    logger.warning("delivery recovery re-queued messages=%s first=%s", len(stranded), stranded[0].pk)
+    return [message.pk for message in stranded]
 
 
 def notify_supervisors(*, overdue: int, at_risk: int) -> None:

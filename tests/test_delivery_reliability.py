@@ -158,13 +158,17 @@ def test_recovery_requeues_only_stranded_messages_once_per_period(
         ("hotline.tasks.deliver_message_task", (pk,)) for pk in requeued
     ]
     assert inbound.pk not in requeued
-    # The next sweeps leave them alone for a period (a slow queue is not flooded)...
     assert delivery.requeue_stranded(T0 + timedelta(seconds=60)) == []
-    # ...and take them again if they are still stranded after it, with the fresh one, now
-    # stranded too, and the one whose sender has held it longer than the lease.
-    assert sorted(delivery.requeue_stranded(T0 + timedelta(seconds=121))) == sorted(
-        [stranded.pk, crashed.pk, fresh.pk, being_sent.pk]
-    )
+    # Then the fresh one is stranded too, and the one whose sender held it past the lease.
+    assert sorted(delivery.requeue_stranded(T0 + timedelta(seconds=121))) == sorted([fresh.pk, being_sent.pk])
+    # A re-queued message is left alone as long as it had waited (a backlog is not multiplied):
+    # the fresh one had waited 181 s when re-queued, the stranded ones 600 s.
+    assert delivery.requeue_stranded(T0 + timedelta(seconds=302)) == []
+    assert delivery.requeue_stranded(T0 + timedelta(seconds=303)) == [fresh.pk]
+    # The retry due at T0 + 300 s never came (lost with its worker's memory).
+    assert delivery.requeue_stranded(T0 + timedelta(seconds=421)) == [retry_later.pk]
+    assert delivery.requeue_stranded(T0 + timedelta(seconds=599)) == []
+    assert sorted(delivery.requeue_stranded(T0 + timedelta(seconds=601))) == sorted([stranded.pk, crashed.pk])
 
 
 @pytest.mark.django_db

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import environ
 from django.core.exceptions import ImproperlyConfigured
+from kombu import Exchange, Queue
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 VAR_DIR = BASE_DIR / "var"
@@ -256,6 +257,17 @@ CELERY_BEAT_SCHEDULE["delivery-recover"] = {
     "task": "hotline.tasks.delivery_recover_task",
     "schedule": timedelta(seconds=DELIVERY_RECOVER_SWEEP_SECONDS),
     "options": {"expires": DELIVERY_RECOVER_SWEEP_SECONDS},
+}
+# The periodic sweeps have a queue of their own, so a backlog of deliveries (after an outage,
+# or a slow Telegram) never delays the overdue flagging or makes its runs expire unseen.
+# Workers consume every queue in CELERY_TASK_QUEUES unless started with -Q.
+CELERY_TASK_DEFAULT_QUEUE = "celery"
+CELERY_TASK_QUEUES = (
+    Queue("celery", Exchange("celery"), routing_key="celery"),
+    Queue("periodic", Exchange("celery"), routing_key="periodic"),
+)
+CELERY_TASK_ROUTES = {
+    entry["task"]: {"queue": "periodic"} for entry in CELERY_BEAT_SCHEDULE.values()
 }
 # Publishing after commit (hotline/queueing.py): a few quick tries, then give up and leave the
 # work to the sweeps, so a webhook answers within about a second even with Redis down.
