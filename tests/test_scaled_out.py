@@ -3,7 +3,7 @@ one PostgreSQL and one Redis of its own, thousands of concurrent requests; then 
 a worker killed and Redis restarted empty mid-run. The runner checks that nothing was lost,
 stored twice or sent twice, and exits non-zero otherwise.
 
-Sized for CI (2 cores): about 1,200 webhook and 300 API requests per variant, a minute or so
+Sized for CI (2 cores): about 1,000 webhook and 250 API requests per variant, 60-110 s
 each. `python tests/scale/run.py --updates 20000 --api 5000 [--chaos]` runs bigger by hand.
 """
 
@@ -20,7 +20,7 @@ import pytest
 from tests.conftest import CI
 
 ROOT = Path(__file__).resolve().parent.parent
-SIZE = ["--updates", "1200", "--api", "300"]
+SIZE = ["--updates", "1000", "--api", "250"]
 TIME_LIMIT = 170  # seconds per variant: a hung process must not hold CI for 90 minutes
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis, pytest.mark.worker]
