@@ -31,6 +31,7 @@ from operators.roles import can_work, is_supervisor
 
 from .errors import InvalidInput, NotAllowed
 from .models import Case, CaseEvent, EventKind, Stage
+from .queueing import enqueue_on_commit
 from .selectors import queue_order
 
 logger = logging.getLogger(__name__)
@@ -164,7 +165,7 @@ def on_commit_assign_case(case_id: int, *, exclude_user_id: int | None = None) -
         return
     from .tasks import auto_assign_case_task
 
-    auto_assign_case_task.delay_on_commit(case_id, exclude_user_id)
+    enqueue_on_commit(auto_assign_case_task, case_id, exclude_user_id)
 
 
 def on_commit_fill(operator_id: int, *, exclude_case_ids: Iterable[int] = ()) -> None:
@@ -173,7 +174,7 @@ def on_commit_fill(operator_id: int, *, exclude_case_ids: Iterable[int] = ()) ->
         return
     from .tasks import auto_assign_operator_task
 
-    auto_assign_operator_task.delay_on_commit(operator_id, list(exclude_case_ids))
+    enqueue_on_commit(auto_assign_operator_task, operator_id, list(exclude_case_ids))
 
 
 # --- releasing an operator's cases ---------------------------------------------------------------

@@ -218,8 +218,18 @@ class Message(models.Model):
     # The body was erased by retention (the row, its direction and times are kept for metrics).
     erased_at = models.DateTimeField(null=True, blank=True)
 
+    # Delivery bookkeeping (hotline/delivery.py): attempts so far, whose claim is being sent
+    # right now (a lease: a crashed sender's claim expires), and when the next try is due.
+    delivery_attempts = models.PositiveSmallIntegerField(default=0)
+    delivery_claimed_at = models.DateTimeField(null=True, blank=True)
+    delivery_next_attempt_at = models.DateTimeField(null=True, blank=True)
+
     class Meta:
-        indexes = [models.Index(fields=["case", "created_at"], name="message_case_time_idx")]
+        indexes = [
+            models.Index(fields=["case", "created_at"], name="message_case_time_idx"),
+            # The delivery recovery sweep reads only queued messages (a handful of a large table).
+            models.Index(fields=["created_at"], condition=Q(delivery="queued"), name="message_queued_idx"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.get_direction_display()} message {self.pk} on case {self.case_id}"

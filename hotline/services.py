@@ -388,9 +388,10 @@ def case_reply(*, actor: User, case_id: int, text: str) -> Message:
     )
     answer = _record_human_answer(case, now, actor)
     _event(case, EventKind.REPLIED, actor, now, message_id=message.pk, **answer)
+    from .queueing import enqueue_on_commit
     from .tasks import deliver_message_task
 
-    deliver_message_task.delay_on_commit(message.pk)
+    enqueue_on_commit(deliver_message_task, message.pk)
     return message
 
 
@@ -483,9 +484,10 @@ def message_record_automatic(*, case_id: int, text: str) -> Message:
         case=case, direction=Direction.OUTBOUND, channel=case.channel, body=_clean_text(text)[:MAX_TEXT],
         is_automatic=True, delivery=Delivery.QUEUED, created_at=now,
     )
+    from .queueing import enqueue_on_commit
     from .tasks import deliver_message_task
 
-    deliver_message_task.delay_on_commit(message.pk)
+    enqueue_on_commit(deliver_message_task, message.pk)
     return message
 
 

@@ -146,6 +146,7 @@ def _notify(result: SweepResult, now: datetime) -> None:
         kind="sla", count=result.overdue + result.at_risk, text="; ".join(parts) + ".", link=SWEEP_LINK,
         created_at=now,
     )
+    from .queueing import enqueue_on_commit
     from .tasks import notify_supervisors_task
 
-    notify_supervisors_task.delay_on_commit(overdue=result.overdue, at_risk=result.at_risk)
+    enqueue_on_commit(notify_supervisors_task, overdue=result.overdue, at_risk=result.at_risk)

@@ -15,10 +15,18 @@ def sla_sweep_task() -> dict[str, int]:
     bind=True, ignore_result=True, acks_late=True, max_retries=None,
 )
 def deliver_message_task(self, message_id: int) -> None:  # type: ignore[no-untyped-def]
-    """Send one outbound message; the delivery module decides retry or final failure."""
-    retry_in = delivery.deliver_message(message_id, attempt=self.request.retries)
+    """Send one outbound message; the delivery module decides retry or final failure.
+
+    Attempts are counted on the message, not the task (a re-queued task starts afresh)."""
+    retry_in = delivery.deliver_message(message_id)
     if retry_in is not None:
         raise self.retry(countdown=retry_in)
+
+
+@shared_task(ignore_result=True)
+def delivery_recover_task() -> int:
+    """Periodic: queue again outbound messages whose task was lost (Redis data, a dead worker)."""
+    return len(delivery.requeue_stranded())
 
 
 @shared_task(ignore_result=True)

@@ -88,3 +88,18 @@ def test_an_api_token_over_its_rate_gets_429_with_retry_after(client, settings, 
     ]
     assert [r.status_code for r in responses] == [201, 201, 429]
     assert int(responses[2]["Retry-After"]) > 0
+
+
+def test_the_flood_limit_fails_open_when_its_cache_is_down(client, settings):
+    """Redis restarting must not turn an update into a failure: stored, answered, acknowledged."""
+    from tests.processes import refused_port
+
+    with refused_port() as port:
+        settings.CACHES = {"default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": f"redis://127.0.0.1:{port}/0",
+        }}
+        response = send(client, 5550003, "Хочу сдаться")
+    assert response.status_code == 200 and response.json()["result"] == "request"
+    case = case_of(5550003)
+    assert [m.body for m in case.messages.filter(direction="inbound")] == ["Хочу сдаться"]
+    assert bot_messages(case) == 1  # the acknowledgement went out as usual

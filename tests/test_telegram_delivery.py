@@ -50,18 +50,18 @@ def test_a_sent_message_is_not_sent_again_by_a_redelivered_task(bot_api, reply):
 
 def test_429_waits_as_long_as_telegram_asks_then_sends(bot_api, reply):
     bot_api.script("sendMessage", too_many_requests(7))
-    assert delivery.deliver_message(reply.pk, attempt=0) == 7
+    assert delivery.deliver_message(reply.pk) == 7
     reply.refresh_from_db()
     assert reply.delivery == "queued" and "429" in reply.delivery_error
-    assert delivery.deliver_message(reply.pk, attempt=1) is None
+    assert delivery.deliver_message(reply.pk) is None
     reply.refresh_from_db()
     assert reply.delivery == "sent" and reply.delivery_error == ""
 
 
 def test_5xx_is_retried_with_exponential_backoff_then_fails_with_the_reason(bot_api, reply):
     bot_api.script("sendMessage", *[server_error()] * 4)
-    assert [delivery.deliver_message(reply.pk, attempt=n) for n in range(3)] == [2, 4, 8]
-    assert delivery.deliver_message(reply.pk, attempt=3) is None
+    assert [delivery.deliver_message(reply.pk) for _ in range(3)] == [2, 4, 8]
+    assert delivery.deliver_message(reply.pk) is None
     reply.refresh_from_db()
     assert reply.delivery == "failed"
     assert reply.delivery_error == "Not sent after 4 attempts; last: HTTP 502: Bad Gateway"
@@ -78,7 +78,7 @@ def test_the_backoff_is_capped(settings):
 
 def test_a_network_error_is_retried(bot_api, reply, settings):
     bot_api.stop()  # nothing listens there any more
-    assert delivery.deliver_message(reply.pk, attempt=0) == 2
+    assert delivery.deliver_message(reply.pk) == 2
     reply.refresh_from_db()
     assert reply.delivery == "queued" and "network error" in reply.delivery_error
 
@@ -136,8 +136,8 @@ def test_an_operator_reply_never_carries_buttons(bot_api, operator):
 def test_the_bot_token_never_reaches_the_logs(bot_api, reply, caplog):
     caplog.set_level(logging.DEBUG)
     bot_api.script("sendMessage", server_error())
-    delivery.deliver_message(reply.pk, attempt=0)
-    delivery.deliver_message(reply.pk, attempt=1)
+    delivery.deliver_message(reply.pk)
+    delivery.deliver_message(reply.pk)
     bot_api.stop()
     delivery.notify_supervisors(overdue=1, at_risk=0)
     assert caplog.records

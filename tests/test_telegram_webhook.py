@@ -78,7 +78,7 @@ def test_text_message_opens_a_case_and_the_bot_acknowledges(client, django_captu
     assert ack.body.startswith("Здравствуйте!") and ack.body.endswith("Вы уже мобилизованы?")
     assert ack.delivery == "queued" and ack.case_id == request.case_id
     # After commit: the acknowledgement's delivery, and offering the new case to an operator.
-    assert sorted(c.func.__self__.name for c in callbacks) == [
+    assert sorted(c.args[0].name for c in callbacks) == [
         "hotline.tasks.auto_assign_case_task", "hotline.tasks.deliver_message_task",
     ]
     case = Case.objects.get()

@@ -7,6 +7,8 @@ from datetime import timedelta
 from pathlib import Path
 
 import environ
+from django.core.exceptions import ImproperlyConfigured
+from kombu import Exchange, Queue
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 VAR_DIR = BASE_DIR / "var"
@@ -335,3 +337,60 @@ LOGGING["handlers"]["console"]["filters"] = ["redact"]  # type: ignore[index]
 LOGGING["root"]["filters"] = ["redact"]  # type: ignore[index]
 # The development server's access log (full URLs) goes through the same filtered handler.
 LOGGING["loggers"]["django.server"] = {"handlers": ["console"], "level": "INFO", "propagate": False}  # type: ignore[index]
+
+# --- Celery reliability: Redis or a worker may die; no work may be lost (docs/deploy.md) ------
+# Outbound delivery (hotline/delivery.py). A sender's claim on a message expires after
+# DELIVERY_CLAIM_SECONDS (longer than one sendMessage can take: connect + write + read timeouts).
+DELIVERY_CLAIM_SECONDS = env.float("DELIVERY_CLAIM_SECONDS", default=120)
+# Messages still queued this long after they were due are queued again (their task was lost).
+DELIVERY_RECOVER_AFTER_SECONDS = env.float("DELIVERY_RECOVER_AFTER_SECONDS", default=120)
+DELIVERY_RECOVER_SWEEP_SECONDS = env.float("DELIVERY_RECOVER_SWEEP_SECONDS", default=60)
+CELERY_BEAT_SCHEDULE["delivery-recover"] = {
+    "task": "hotline.tasks.delivery_recover_task",
+    "schedule": timedelta(seconds=DELIVERY_RECOVER_SWEEP_SECONDS),
+    "options": {"expires": DELIVERY_RECOVER_SWEEP_SECONDS},
+}
+# The periodic sweeps have a queue of their own, so a backlog of deliveries (after an outage,
+# or a slow Telegram) never delays the overdue flagging or makes its runs expire unseen.
+# Workers consume every queue in CELERY_TASK_QUEUES unless started with -Q.
+CELERY_TASK_DEFAULT_QUEUE = "celery"
+CELERY_TASK_QUEUES = (
+    Queue("celery", Exchange("celery"), routing_key="celery"),
+    Queue("periodic", Exchange("celery"), routing_key="periodic"),
+)
+CELERY_TASK_ROUTES = {
+    entry["task"]: {"queue": "periodic"} for entry in CELERY_BEAT_SCHEDULE.values()
+}
+# Publishing after commit (hotline/queueing.py): a few quick tries, then give up and leave the
+# work to the sweeps, so a webhook answers within about a second even with Redis down.
+CELERY_TASK_PUBLISH_RETRY = True
+CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 2, "interval_start": 0, "interval_step": 0.25, "interval_max": 0.5}
+# Workers and beat wait for the broker as long as it takes (at start and after a loss).
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_BROKER_CONNECTION_MAX_RETRIES = None
+CELERY_BROKER_CONNECTION_TIMEOUT = env.float("CELERY_BROKER_CONNECT_TIMEOUT", default=2)
+# A task running when the broker connection drops finishes (our tasks are idempotent; its
+# late ack is lost, so Redis hands it out again after the visibility timeout and it does
+# nothing). Cancelling it could interrupt a sendMessage Telegram already accepted.
+CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = False
+# Redis redelivers a task not acknowledged within the visibility timeout: it must exceed the
+# longest countdown we schedule (TELEGRAM_RETRY_MAX_SECONDS) plus a task's run time, or a
+# waiting retry would run twice. Socket timeouts keep a publish from hanging on a dead host.
+CELERY_VISIBILITY_TIMEOUT = env.int("CELERY_VISIBILITY_TIMEOUT", default=3600)
+REDIS_TRANSPORT_OPTIONS = {
+    "visibility_timeout": CELERY_VISIBILITY_TIMEOUT,
+    "socket_connect_timeout": CELERY_BROKER_CONNECTION_TIMEOUT,
+    "socket_timeout": env.float("CELERY_BROKER_SOCKET_TIMEOUT", default=3),
+    "socket_keepalive": True,
+}
+if REDIS_URL:
+    CELERY_BROKER_TRANSPORT_OPTIONS = REDIS_TRANSPORT_OPTIONS
+    # The rate-limit cache must not hang either (the API fails open when it is unreachable).
+    CACHES["default"]["OPTIONS"] = {"socket_connect_timeout": CELERY_BROKER_CONNECTION_TIMEOUT, "socket_timeout": 2}
+if CELERY_VISIBILITY_TIMEOUT <= TELEGRAM_RETRY_MAX_SECONDS + DELIVERY_CLAIM_SECONDS:
+    raise ImproperlyConfigured(
+        "CELERY_VISIBILITY_TIMEOUT must exceed TELEGRAM_RETRY_MAX_SECONDS + DELIVERY_CLAIM_SECONDS, "
+        "or a delivery retry waiting in a worker would be handed out twice."
+    )
+if DELIVERY_CLAIM_SECONDS <= 4 * TELEGRAM_TIMEOUT_SECONDS:
+    raise ImproperlyConfigured("DELIVERY_CLAIM_SECONDS must exceed 4 x TELEGRAM_TIMEOUT_SECONDS (one sendMessage).")

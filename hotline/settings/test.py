@@ -58,7 +58,7 @@ STORAGES = {
 REDIS_URL = env.str("TEST_REDIS_URL", default="redis://127.0.0.1:6379/15")
 # Tasks published by tests go to a real Redis (database 15), where a test's worker reads them.
 CELERY_BROKER_URL = REDIS_URL
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+CELERY_BROKER_TRANSPORT_OPTIONS = REDIS_TRANSPORT_OPTIONS  # timeouts: see base.py, "Celery reliability"
 WHITENOISE_AUTOREFRESH = True  # no collectstatic in tests
 OTP_REQUIRED = True  # tests sign in with a real TOTP device (tests/factories.py: login)
 SILENCED_SYSTEM_CHECKS = ["axes.W001"]  # tests run in one process; the memory cache is shared by them

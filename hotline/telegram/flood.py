@@ -11,10 +11,13 @@ hash, so no Telegram id is stored in clear there.
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from django.conf import settings
+from redis.exceptions import RedisError
 
+logger = logging.getLogger(__name__)
 WINDOW_SECONDS = 60
 
 
@@ -39,4 +42,10 @@ def over_limit(update: dict[str, Any]) -> bool:
     ident = sender_id(update)
     if ident is None:
         return False
-    return count_hit("telegram-user", f"telegram:{ident}", WINDOW_SECONDS) > settings.TELEGRAM_USER_RATE_PER_MINUTE
+    try:
+        hits = count_hit("telegram-user", f"telegram:{ident}", WINDOW_SECONDS)
+    except (RedisError, OSError) as exc:
+        # The cache is down (Redis restarting): answer as usual rather than fail the update.
+        logger.warning("telegram flood limit not checked, cache unavailable (%s)", type(exc).__name__)
+        return False
+    return hits > settings.TELEGRAM_USER_RATE_PER_MINUTE

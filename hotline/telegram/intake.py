@@ -22,6 +22,7 @@ from django.utils import timezone
 
 from hotline import identity, services
 from hotline.models import Case, Channel, Contact, Direction, Message, TelegramUpdate
+from hotline.queueing import enqueue_on_commit
 
 from . import client, flood, triage
 from .updates import Action, ButtonPressed, Edit, Ignored, NewRequest, Reachability, classify, update_kind
@@ -160,7 +161,7 @@ def _answer_button(callback_query_id: Any, text: str) -> None:
         return
     from hotline.tasks import telegram_answer_callback_task
 
-    telegram_answer_callback_task.delay_on_commit(callback_query_id, text)
+    enqueue_on_commit(telegram_answer_callback_task, callback_query_id, text)
 
 
 def _reachability(action: Reachability) -> Outcome:
