@@ -11,7 +11,7 @@ import os
 import pytest
 from django.db import connection
 
-from tests.factories import make_operator
+from tests.factories import make_operator, seed_data_migration_rows
 
 CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 
@@ -71,3 +71,18 @@ def operator2(db):
 @pytest.fixture
 def supervisor(db):
     return make_operator("sofia", supervisor=True)
+
+
+@pytest.fixture(autouse=True)
+def _data_migrations_rows(request: pytest.FixtureRequest) -> None:
+    """Roles, languages and equipment types come from data migrations. A transactional test
+    starts after an earlier one's flush removed them, so they are written again (idempotent).
+
+    (Instead of serialized_rollback, which reloads content types that the flush's post_migrate
+    already recreated, and then fails on their unique key depending on test order.)"""
+    marker = request.node.get_closest_marker("django_db")
+    if marker is None or not (marker.kwargs.get("transaction") or request.node.get_closest_marker("transactional")):
+        return
+    request.getfixturevalue("transactional_db")
+    seed_data_migration_rows()
+

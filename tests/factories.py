@@ -80,3 +80,15 @@ def login(client, user: User) -> None:
     request.user = user
     otp_login(request, device)
     request.session.save()
+
+
+def seed_data_migration_rows() -> None:
+    """Write again what the data migrations seed (roles, languages, equipment types): a
+    transactional test's flush removes it. Idempotent."""
+    import importlib
+
+    from django.apps import apps as django_apps
+
+    importlib.import_module("operators.migrations.0002_roles_and_languages").seed(django_apps, None)
+    importlib.import_module("hotline.migrations.0002_seed_equipment").seed(django_apps, None)
+

@@ -114,7 +114,12 @@ def _session(command: list[str], env: Mapping[str, str], log_path: Path) -> Iter
 def celery_worker(
     tmp_path: Path, env: Mapping[str, str], *, concurrency: int = 1, beat: bool = False, name: str = "worker",
 ) -> Iterator[Process]:
-    """`celery -A hotline worker` (prefork), optionally with its embedded beat; waits until ready."""
+    """`celery -A hotline worker` (prefork), optionally with its embedded beat; waits until ready.
+
+    Tasks other tests left in the test Redis database are purged first: they are not ours."""
+    from hotline.celery import app
+
+    app.control.purge()
     command = [
         sys.executable, "-m", "celery", "-A", "hotline", "worker", f"--concurrency={concurrency}",
         "--loglevel=INFO", "--without-gossip", "--without-mingle", "--without-heartbeat", f"--hostname={name}@%h",

@@ -78,7 +78,7 @@ def test_a_claim_of_a_crashed_sender_expires_after_the_lease(bot_api, operator, 
 
 
 @pytest.mark.postgres
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.django_db(transaction=True)
 def test_two_senders_racing_for_one_message_send_it_once(operator, settings):
     """Threads with their own database connections, Telegram slow enough that both are in
     flight together: without the claim both would call sendMessage."""
@@ -189,7 +189,7 @@ def test_the_api_answers_when_the_rate_limit_cache_is_unreachable(client, superv
 
 # --- with real processes ----------------------------------------------------------------------
 # Committed data (the subprocesses read it); the seeded roles are restored afterwards.
-with_processes = pytest.mark.django_db(transaction=True, serialized_rollback=True)
+with_processes = pytest.mark.django_db(transaction=True)
 
 
 def _succeeded(log: str, task: str) -> int:

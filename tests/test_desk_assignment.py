@@ -197,7 +197,7 @@ def test_freeing_capacity_and_starting_a_shift_queue_filling(operator, operator2
 
 
 @pytest.mark.redis
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.django_db(transaction=True)
 def test_the_hook_publishes_the_task_to_the_broker_after_commit(settings):
     """The real broker: what a worker would receive after request_receive commits."""
     import redis

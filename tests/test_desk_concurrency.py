@@ -15,7 +15,7 @@ from hotline import assignment, services
 from hotline.models import Case, CaseEvent, EventKind
 from tests.factories import make_operator, receive
 
-pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
+pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
 OPERATORS = 8
 CASES = 40

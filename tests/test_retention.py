@@ -188,12 +188,6 @@ def test_the_daily_task_is_scheduled_and_registered(settings):
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
 def test_two_runs_at_once_anonymise_each_case_once():
-    import importlib
-
-    from django.apps import apps as django_apps
-
-    # An earlier transactional test may have flushed the seeded roles: seed them again.
-    importlib.import_module("operators.migrations.0002_roles_and_languages").seed(django_apps, None)
     olena = make_operator("olena")
     cases = [_closed_case(91 + n, olena, identifier=f"95{n}") for n in range(12)]
     barrier = threading.Barrier(2)

@@ -3,22 +3,16 @@ test's PostgreSQL database, flags a case with nothing else calling the task."""
 
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
-import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from django.conf import settings
-from django.db import connection
 
 from hotline.models import Case, CaseEvent
 from tests.factories import receive
+from tests.processes import celery_worker, subprocess_env
 
-ROOT = Path(__file__).resolve().parent.parent
 WAIT_SECONDS = 60
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis, pytest.mark.worker]
@@ -37,42 +31,9 @@ def _wait_for(condition: Callable[[], bool], seconds: float) -> bool:
 def beat_worker(tmp_path: Path) -> Iterator[Callable[[], str]]:
     """`celery -A hotline worker --beat` with a 1-second sweep and a 1.8-second SLA, on the
     test database (already created by pytest-django). Yields a function returning its log."""
-    from hotline.celery import app
-
-    app.control.purge()  # tasks left in this Redis database by earlier tests are not ours
-    log_path = tmp_path / "worker.log"
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "hotline.settings.test",
-        "TEST_WORKER_DATABASE_NAME": connection.settings_dict["NAME"],
-        "TEST_REDIS_URL": settings.REDIS_URL,
-        "SLA_SWEEP_SECONDS": "1",
-        "SLA_HOURS": "0.0005",  # 1.8 s
-        "SLA_WARNING_HOURS": "0.0003",
-    }
-    command = [
-        sys.executable, "-m", "celery", "-A", "hotline", "worker", "--beat",
-        f"--schedule={tmp_path / 'celerybeat-schedule'}", "--loglevel=INFO", "--concurrency=1",
-        "--without-gossip", "--without-mingle", "--without-heartbeat",
-    ]
-    with log_path.open("wb") as log:
-        worker = subprocess.Popen(  # noqa: S603 - our own command line
-            command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-        )
-
-    def read_log() -> str:
-        return log_path.read_text(errors="replace")
-
-    try:
-        yield read_log
-    finally:
-        # The worker, its pool and its beat share the session started above.
-        os.killpg(worker.pid, signal.SIGTERM)
-        try:
-            worker.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(worker.pid, signal.SIGKILL)
-            worker.wait(timeout=10)
+    env = subprocess_env(SLA_SWEEP_SECONDS="1", SLA_HOURS="0.0005", SLA_WARNING_HOURS="0.0003")
+    with celery_worker(tmp_path, env, beat=True) as worker:
+        yield worker.log
 
 
 @pytest.mark.django_db(transaction=True)

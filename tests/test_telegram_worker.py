@@ -4,39 +4,23 @@ pressed button and delivers an operator's reply, all to the local Bot API server
 
 from __future__ import annotations
 
-import importlib
 import json
-import os
-import subprocess
-import sys
 import time
-from pathlib import Path
 
 import pytest
-from django.apps import apps as django_apps
-from django.conf import settings
-from django.db import connection
 
 from hotline import services
-from hotline.celery import app
 from hotline.models import Case, Message
 from tests.factories import make_operator
 from tests.fake_bot_api import FakeBotApi, too_many_requests
+from tests.processes import celery_worker, subprocess_env, wait_until
 
 pytestmark = [
     pytest.mark.postgres, pytest.mark.redis, pytest.mark.worker,
     pytest.mark.django_db(transaction=True),  # committed data, so the worker sees it
 ]
 
-ROOT = Path(__file__).resolve().parent.parent
 SECRET = "worker-test-secret"
-
-
-def _database_url() -> str:
-    """The test database pytest-django created, as a URL for the worker's settings."""
-    db = connection.settings_dict
-    auth = db["USER"] + (f":{db['PASSWORD']}" if db["PASSWORD"] else "")
-    return f"postgres://{auth}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
 
 
 @pytest.fixture
@@ -50,40 +34,11 @@ def bot_api(settings):
 
 @pytest.fixture
 def worker(bot_api, tmp_path):
-    app.control.purge()  # tasks left in the queue by other tests' commits are not ours
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "hotline.settings.test",
-        "TEST_DATABASE_URL": _database_url(),
-        "TEST_REDIS_URL": settings.REDIS_URL,
-        "TELEGRAM_BOT_TOKEN": bot_api.token,
-        "TELEGRAM_API_URL": bot_api.url,
-        "TELEGRAM_RETRY_BASE_SECONDS": "1",
-    }
-    log = (tmp_path / "worker.log").open("w")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "hotline", "worker", "--pool=solo", "--loglevel=INFO",
-         "--without-gossip", "--without-mingle", "--without-heartbeat"],
-        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+    env = subprocess_env(
+        TELEGRAM_BOT_TOKEN=bot_api.token, TELEGRAM_API_URL=bot_api.url, TELEGRAM_RETRY_BASE_SECONDS="1",
     )
-    yield process
-    process.terminate()
-    try:
-        process.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
-    log.close()
-
-
-def wait_until(check, timeout: float = 60, what: str = "condition"):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = check()
-        if value:
-            return value
-        time.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {what}")
+    with celery_worker(tmp_path, env) as process:
+        yield process
 
 
 def test_worker_delivers_acknowledgement_button_answer_and_reply(client, bot_api, worker, tmp_path):
@@ -122,8 +77,6 @@ def test_worker_delivers_acknowledgement_button_answer_and_reply(client, bot_api
     assert answered == {"callback_query_id": "cbq-worker", "text": "Спасибо, ответ записан."}
     assert Case.objects.get().triage["mobilised"]["answer"] == "no"
 
-    # An earlier transactional test may have flushed the seeded roles: seed them again.
-    importlib.import_module("operators.migrations.0002_roles_and_languages").seed(django_apps, None)
     operator = make_operator("dmytro")
     reply = services.case_reply(actor=operator, case_id=Case.objects.get().pk, text="Здравствуйте, это Дмитрий.")
     wait_until(lambda: Message.objects.filter(pk=reply.pk, delivery="sent").exists(), what="the reply to be sent")

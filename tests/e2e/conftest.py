@@ -8,12 +8,8 @@ Locally its absence skips these tests; under CI=true it is a failure (.ci/run in
 
 from __future__ import annotations
 
-import importlib
 import os
 import shutil
-import signal
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -21,16 +17,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from django.apps import apps as django_apps
 from django.contrib.auth.models import User
-from django.db import connection
 from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import Page, expect
 
 from operators.models import OperatorProfile
 from tests.conftest import CI
-from tests.factories import make_operator
+from tests.factories import make_operator, seed_data_migration_rows
 from tests.fake_bot_api import FakeBotApi
+from tests.processes import Process, celery_worker, subprocess_env
 
 # Playwright's sync API runs an asyncio loop in the test's thread; Django refuses ORM calls
 # from such a thread unless told it is safe (it is: the loop never runs our code). Django reads
@@ -112,8 +107,7 @@ def live_server() -> Iterator[Any]:
 def seeded(transactional_db: None) -> None:
     """Roles, languages and equipment types come from data migrations; an earlier transactional
     test's flush removed them, so they are written again (idempotent)."""
-    importlib.import_module("operators.migrations.0002_roles_and_languages").seed(django_apps, None)
-    importlib.import_module("hotline.migrations.0002_seed_equipment").seed(django_apps, None)
+    seed_data_migration_rows()
 
 
 @pytest.fixture
@@ -127,60 +121,15 @@ def bot_api(settings: Any) -> Iterator[FakeBotApi]:
         yield api
 
 
-class Worker:
-    """A running `celery -A hotline worker` subprocess and its log."""
-
-    def __init__(self, process: subprocess.Popen[bytes], log_path: Path) -> None:
-        self.process = process
-        self.log_path = log_path
-
-    def log(self, last: int = 6000) -> str:
-        text = self.log_path.read_text(errors="replace") if self.log_path.exists() else "(no log)"
-        return text[-last:]
-
-
-@contextmanager
-def celery_worker(log_path: Path, **env: str) -> Iterator[Worker]:
-    """`celery -A hotline worker` as a subprocess on Redis and this test's database (reached by
-    TEST_WORKER_DATABASE_NAME, as tests/test_sla_worker.py does), `env` added to its environment.
-    Stopped (its whole process group) on exit. Candidate for a suite-wide fixture."""
-    from django.conf import settings
-
-    from hotline.celery import app
-
-    app.control.purge()  # tasks other tests left in this Redis database are not ours
-    full_env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "hotline.settings.test",
-        "TEST_WORKER_DATABASE_NAME": connection.settings_dict["NAME"],
-        "TEST_REDIS_URL": settings.REDIS_URL,
-        **env,
-    }
-    with log_path.open("wb") as log:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "hotline", "worker", "--pool=solo", "--loglevel=INFO",
-             "--without-gossip", "--without-mingle", "--without-heartbeat"],
-            cwd=ROOT, env=full_env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-        )
-    try:
-        yield Worker(process, log_path)
-    finally:
-        os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait(timeout=10)
-
-
 @pytest.fixture
-def worker(bot_api: FakeBotApi, seeded: None, tmp_path: Path) -> Iterator[Worker]:
+def worker(bot_api: FakeBotApi, seeded: None, tmp_path: Path) -> Iterator[Process]:
     """The story's worker: it talks to the fake Bot API and, like the live server, does not
     auto-assign."""
-    with celery_worker(
-        tmp_path / "worker.log", TELEGRAM_BOT_TOKEN=bot_api.token, TELEGRAM_API_URL=bot_api.url,
+    env = subprocess_env(
+        TELEGRAM_BOT_TOKEN=bot_api.token, TELEGRAM_API_URL=bot_api.url,
         TELEGRAM_WEBHOOK_SECRET=WEBHOOK_SECRET, TELEGRAM_RETRY_BASE_SECONDS="1", AUTO_ASSIGN="false",
-    ) as running:
+    )
+    with celery_worker(tmp_path, env) as running:
         yield running
 
 
@@ -237,7 +186,7 @@ class Evidence:
     def __init__(self, directory: Path) -> None:
         self.directory = directory
         self.pages: dict[str, Page] = {}
-        self.worker: Worker | None = None
+        self.worker: Process | None = None
 
     def watch(self, name: str, page: Page) -> Page:
         self.pages[name] = page
@@ -253,7 +202,7 @@ class Evidence:
             except PlaywrightError as error:
                 lines.append(f"no screenshot of {name}'s page: {error}")
         if self.worker is not None:
-            lines.append(f"worker log ({self.worker.log_path}), last lines:\n{self.worker.log()}")
+            lines.append(f"worker log ({self.worker.log_path}), last lines:\n{self.worker.log()[-6000:]}")
         return "\n".join(lines)
 
     @contextmanager
