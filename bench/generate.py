@@ -40,7 +40,7 @@ def setup_django() -> None:
     if str(ROOT) not in sys.path:
         sys.path.insert(0, str(ROOT))
     os.environ.setdefault("DATABASE_URL", DEFAULT_DATABASE_URL)
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "hotline.settings.local")
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "bench.settings")
     os.environ.setdefault("DEBUG", "false")
     os.environ.setdefault("LOG_LEVEL", "WARNING")
     _create_database(os.environ["DATABASE_URL"])
@@ -103,7 +103,7 @@ FROM generate_series(1, %(n)s) AS g;
 
 INSERT INTO hotline_case (
     id, contact_id, channel, language, stage, close_reason, stage_before_close, owner_id, received_at,
-    last_request_at, assigned_at, first_response_at, awaiting_since, at_risk_since, overdue_since,
+    last_request_at, assigned_at, first_response_at, first_responder_id, awaiting_since, at_risk_since, overdue_since,
     closed_at, surrendered_at, surrender_place, reward_state, reward_paid_at, triage, updated_at
 )
 SELECT
@@ -111,7 +111,7 @@ SELECT
     CASE WHEN stage = 'closed' THEN 'withdrew' ELSE '' END,
     CASE WHEN stage = 'closed' THEN 'in_contact' ELSE '' END,
     owner, received, received, CASE WHEN owner IS NULL THEN NULL ELSE received + interval '5 minutes' END,
-    answered, waiting, at_risk, overdue,
+    answered, CASE WHEN answered IS NOT NULL THEN owner END, waiting, at_risk, overdue,
     CASE WHEN k >= {ANSWERED} THEN received + interval '3 days' END,
     CASE WHEN stage = 'surrendered' THEN received + interval '3 days' END,
     CASE WHEN stage = 'surrendered' THEN 'Sector ' || (g %% 40) ELSE '' END,
