@@ -118,13 +118,14 @@ class Case(models.Model):
                 fields=["owner", "awaiting_since", "received_at"], name="case_owner_open_idx",
                 condition=Q(closed_at__isnull=True),
             ),
-            # Open cases waiting for a human answer, oldest wait first: the SLA sweep and the
-            # overdue list. No index names the flag columns (at_risk_since, overdue_since), in a
-            # key or a condition, so the sweep's UPDATE can be HOT (with the table's fillfactor,
-            # migration 0006): it then writes no new index entry at all.
+            # Open cases, longest wait first and then those not waiting (NULLs last), in the
+            # queue's order: the SLA sweep (waits older than a threshold), the overdue list and
+            # the supervisors' queue of all open cases. No index names the flag columns
+            # (at_risk_since, overdue_since), in a key or a condition, so the sweep's UPDATE can
+            # be HOT (with the table's fillfactor, migration 0006): it writes no index entry.
             models.Index(
-                fields=["awaiting_since"], name="case_waiting_idx",
-                condition=Q(closed_at__isnull=True, awaiting_since__isnull=False),
+                fields=["awaiting_since", "received_at"], name="case_open_wait_idx",
+                condition=Q(closed_at__isnull=True),
             ),
             # Cases received in a period; the dashboard's figures read only these columns, so
             # PostgreSQL answers them with an index-only scan (none of them is a flag column).

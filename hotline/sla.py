@@ -3,7 +3,7 @@
 Set-based and idempotent; the number of statements never depends on the number of cases.
 
 PostgreSQL (production): one statement flags both thresholds. An UPDATE driven by the
-partial index `case_waiting_idx` (open cases waiting, by `awaiting_since`) marks the cases and
+partial index `case_open_wait_idx` (open cases by `awaiting_since`) marks the cases and
 RETURNs them to an INSERT that writes their timeline events. No index mentions the flag
 columns and the table keeps free room on each page (migration 0006), so flagging a case is a
 HOT update that touches no index; the sweep's cost is then mostly the events it writes. Two sweeps at once are
@@ -63,7 +63,7 @@ def _thresholds(now: datetime) -> list[tuple[str, str, datetime]]:
 
 
 def _due(column: str) -> str:
-    """The cases a threshold flags. It implies `case_waiting_idx`'s condition, so the index serves it."""
+    """The cases a threshold flags. A range of `case_open_wait_idx`, so the index serves it."""
     return f"(closed_at IS NULL AND awaiting_since IS NOT NULL AND {column} IS NULL AND awaiting_since <= %s)"
 
 

@@ -232,7 +232,7 @@ def test_postgresql_reaches_the_due_cases_through_the_partial_index():
         cursor.execute("EXPLAIN " + sql, params)
         plan = "\n".join(row[0] for row in cursor.fetchall())
     assert "Seq Scan" not in plan
-    assert "case_waiting_idx" in plan
+    assert "case_open_wait_idx" in plan
 
 
 def test_flag_overdue_command_prints_the_counts():

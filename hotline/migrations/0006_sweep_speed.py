@@ -1,7 +1,8 @@
 """Make the overdue sweep's writes cheap (docs/notes-bench.md has the figures).
 
-- One partial index on open waiting cases replaces the two sweep indexes and the overdue list
-  index: no index names the flag columns any more, so flagging a case can be a HOT update.
+- One partial index on open cases in the queue's order (awaiting_since, received_at) replaces
+  the two sweep indexes and the overdue list index, and serves the supervisors' queue of all
+  open cases: no index names the flag columns any more, so flagging a case can be a HOT update.
 - `hotline_case` keeps 25% of each page free (fillfactor 75) so the new row version fits on
   its page, which HOT needs. Pages written before this migration are full: a later
   VACUUM FULL (or pg_repack) spreads them out; new cases, the ones a sweep flags, get the room.
@@ -37,7 +38,7 @@ class Migration(migrations.Migration):
     operations = [
         migrations.AddIndex(
             model_name='case',
-            index=models.Index(condition=models.Q(('awaiting_since__isnull', False), ('closed_at__isnull', True)), fields=['awaiting_since'], name='case_waiting_idx'),
+            index=models.Index(condition=models.Q(('closed_at__isnull', True)), fields=['awaiting_since', 'received_at'], name='case_open_wait_idx'),
         ),
         migrations.RemoveIndex(
             model_name='case',
