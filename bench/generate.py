@@ -30,6 +30,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/hotline_bench"
+# Celery tasks the benchmarks cause (the sweep's notice, intake's deliveries) are published here
+# and never consumed; bench/run_all.py flushes it at the end.
+DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/13"
 OPERATORS = 50
 # Shares of the dataset, as ranges of (id % 100): see the module docstring.
 OVERDUE_DUE, OVERDUE_FLAGGED, AT_RISK_DUE, WAITING, ANSWERED = 10, 12, 15, 30, 70
@@ -40,6 +43,8 @@ def setup_django() -> None:
     if str(ROOT) not in sys.path:
         sys.path.insert(0, str(ROOT))
     os.environ.setdefault("DATABASE_URL", DEFAULT_DATABASE_URL)
+    os.environ.setdefault("BENCH_REDIS_URL", DEFAULT_REDIS_URL)
+    os.environ.setdefault("REDIS_URL", os.environ["BENCH_REDIS_URL"])
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "bench.settings")
     os.environ.setdefault("DEBUG", "false")
     os.environ.setdefault("LOG_LEVEL", "WARNING")

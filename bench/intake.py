@@ -46,7 +46,6 @@ ROUNDS = 3
 TIME_LIMIT_S = 120.0
 SECRET = "bench-webhook-secret"
 BOT_TOKEN = "700000001:BENCH-token"
-DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/13"
 # Far above any id the dataset or a test uses, so a benchmark never meets a stored update.
 FIRST_UPDATE_ID = 9_000_000_000
 FIRST_CHAT_ID = 8_000_000_000
@@ -156,7 +155,7 @@ def run(*, count: int = COUNT, rounds: int = ROUNDS, redis_url: str | None = Non
 
     from bench import bare
 
-    redis_url = redis_url or os.environ.get("BENCH_REDIS_URL", DEFAULT_REDIS_URL)
+    redis_url = redis_url or os.environ.get("BENCH_REDIS_URL", generate.DEFAULT_REDIS_URL)
     with connection.cursor() as cursor:
         cursor.execute(bare.CREATE)
     connection.close()

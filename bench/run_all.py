@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
+import statistics
 import sys
 import time
 from pathlib import Path
@@ -30,6 +32,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--only", nargs="+", choices=BENCHMARKS, default=BENCHMARKS)
     parser.add_argument("--repeat", type=int, default=None, help="timed requests per figure (readers)")
     parser.add_argument("--intake-count", type=int, default=None, help="updates per intake round")
+    parser.add_argument("--rounds", type=int, default=1,
+                        help="run the readers and the sweep this many times per size and print the medians")
     args = parser.parse_args(argv)
     sizes = [n for group in args.sizes for n in group]
     sys.path.insert(0, str(BENCH.parent))
@@ -41,9 +45,19 @@ def main(argv: list[str] | None = None) -> None:
     extra = {"repeat": args.repeat} if args.repeat else {}
     for n in sizes if readers else []:
         generate.ensure(n)
-        for name in readers:
-            print(f"# {name} {n}", flush=True)
-            importlib.import_module(f"bench.{name}").run(n, **extra)
+        rounds: list[dict[str, float]] = []
+        for round_number in range(args.rounds):
+            figures: dict[str, float] = {}
+            for name in readers:
+                print(f"# {name} {n}" + (f" round {round_number + 1}" if args.rounds > 1 else ""), flush=True)
+                figures |= importlib.import_module(f"bench.{name}").run(n, **extra)
+            rounds.append(figures)
+        if args.rounds > 1:
+            print(f"# readers {n}: median of {args.rounds} rounds", flush=True)
+            for key in rounds[0]:
+                value = statistics.median(r[key] for r in rounds)
+                unit = "count" if "_queries_" in key else "ms"
+                print(f"{key} {value:g} {unit}" if unit == "count" else f"{key} {value:.1f} {unit}", flush=True)
     if "intake" in args.only:
         print("# intake", flush=True)
         importlib.import_module("bench.intake").run(**({"count": args.intake_count} if args.intake_count else {}))
@@ -51,7 +65,10 @@ def main(argv: list[str] | None = None) -> None:
         print("# sweep", flush=True)
         sweep = importlib.import_module("bench.sweep")
         for n in sizes:
-            sweep.run(n)
+            sweep.run(n, repeat=args.rounds)
+    import redis
+
+    redis.Redis.from_url(os.environ["BENCH_REDIS_URL"]).flushdb()  # the tasks nobody consumed
     print(f"bench_total_seconds {time.perf_counter() - started:.0f} s", flush=True)
 
 
