@@ -40,6 +40,10 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/mypy hotline operators
 
+# Benchmarks on PostgreSQL (DATABASE_URL, default postgres://postgres@127.0.0.1:5432/hotline_bench,
+# which is REPLACED) and Redis db 13: dashboard, queue and case pages, Telegram intake under
+# gunicorn, the overdue sweep. Default sizes 10000 100000 (a few minutes);
+# e.g. make bench BENCH_ARGS="--sizes 10000,100000,1000000". bench/run_all.py lists them.
 bench: $(STAMP)
 	$(BIN)/python bench/run_all.py $(BENCH_ARGS)
 

@@ -30,6 +30,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/hotline_bench"
+# Celery tasks the benchmarks cause (the sweep's notice, intake's deliveries) are published here
+# and never consumed; bench/run_all.py flushes it at the end.
+DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/13"
 OPERATORS = 50
 # Shares of the dataset, as ranges of (id % 100): see the module docstring.
 OVERDUE_DUE, OVERDUE_FLAGGED, AT_RISK_DUE, WAITING, ANSWERED = 10, 12, 15, 30, 70
@@ -40,7 +43,9 @@ def setup_django() -> None:
     if str(ROOT) not in sys.path:
         sys.path.insert(0, str(ROOT))
     os.environ.setdefault("DATABASE_URL", DEFAULT_DATABASE_URL)
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "hotline.settings.local")
+    os.environ.setdefault("BENCH_REDIS_URL", DEFAULT_REDIS_URL)
+    os.environ.setdefault("REDIS_URL", os.environ["BENCH_REDIS_URL"])
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "bench.settings")
     os.environ.setdefault("DEBUG", "false")
     os.environ.setdefault("LOG_LEVEL", "WARNING")
     _create_database(os.environ["DATABASE_URL"])
@@ -98,12 +103,12 @@ def _operators() -> list[int]:
 # Every statement below receives %(now)s, %(n)s and %(first_owner)s / %(owners)s.
 _CASES = f"""
 INSERT INTO hotline_contact (id, channel, lookup_hash, identifier, display_name, language, created_at)
-SELECT g, 'telegram', md5('bench-contact-' || g), 'bench-' || g, '', 'ru', %(now)s - interval '400 days'
+SELECT g, 'telegram', md5('bench-contact-' || g), %(tok_identifier)s, %(tok_empty)s, 'ru', %(now)s - interval '400 days'
 FROM generate_series(1, %(n)s) AS g;
 
 INSERT INTO hotline_case (
     id, contact_id, channel, language, stage, close_reason, stage_before_close, owner_id, received_at,
-    last_request_at, assigned_at, first_response_at, awaiting_since, at_risk_since, overdue_since,
+    last_request_at, assigned_at, first_response_at, first_responder_id, awaiting_since, at_risk_since, overdue_since,
     closed_at, surrendered_at, surrender_place, reward_state, reward_paid_at, triage, updated_at
 )
 SELECT
@@ -111,11 +116,11 @@ SELECT
     CASE WHEN stage = 'closed' THEN 'withdrew' ELSE '' END,
     CASE WHEN stage = 'closed' THEN 'in_contact' ELSE '' END,
     owner, received, received, CASE WHEN owner IS NULL THEN NULL ELSE received + interval '5 minutes' END,
-    answered, waiting, at_risk, overdue,
+    answered, CASE WHEN answered IS NOT NULL THEN owner END, waiting, at_risk, overdue,
     CASE WHEN k >= {ANSWERED} THEN received + interval '3 days' END,
     CASE WHEN stage = 'surrendered' THEN received + interval '3 days' END,
-    CASE WHEN stage = 'surrendered' THEN 'Sector ' || (g %% 40) ELSE '' END,
-    'none', NULL, '{{}}'::jsonb, %(now)s
+    CASE WHEN stage = 'surrendered' THEN %(tok_place)s ELSE %(tok_empty)s END,
+    'none', NULL, %(tok_triage)s, %(now)s
 FROM (
     SELECT g, k, waiting, received, stage,
         CASE WHEN stage = 'new' THEN NULL ELSE %(first_owner)s + g %% %(owners)s END AS owner,
@@ -154,15 +159,15 @@ FROM (
 -- Two messages per case: the request, then the answer (or a second request while waiting).
 INSERT INTO hotline_message (
     case_id, direction, channel, author_id, body, is_call, is_automatic, delivery, delivery_error,
-    delivered_at, external_id, intake_key, created_at
+    delivered_at, external_id, intake_key, created_at, delivery_attempts
 )
 SELECT c.id, m.direction, 'telegram', CASE WHEN m.direction = 'outbound' THEN c.owner_id END, m.body,
     false, false, CASE WHEN m.direction = 'outbound' THEN 'sent' ELSE '' END, '',
-    CASE WHEN m.direction = 'outbound' THEN m.at END, '', NULL, m.at
+    CASE WHEN m.direction = 'outbound' THEN m.at END, '', NULL, m.at, 0
 FROM hotline_case AS c
 CROSS JOIN LATERAL (VALUES
-    ('inbound', 'bench request', c.received_at),
-    (CASE WHEN c.first_response_at IS NULL THEN 'inbound' ELSE 'outbound' END, 'bench follow-up',
+    ('inbound', %(tok_request)s, c.received_at),
+    (CASE WHEN c.first_response_at IS NULL THEN 'inbound' ELSE 'outbound' END, %(tok_followup)s,
      COALESCE(c.first_response_at, c.received_at + interval '1 minute'))
 ) AS m(direction, body, at);
 
@@ -200,6 +205,8 @@ def load(n: int, *, now: datetime | None = None, at_risk_flagged: bool = False, 
     from django.db import connection, transaction
     from django.utils import timezone
 
+    from hotline import crypto
+
     now = now or timezone.now()
     owners = _operators()
     started = time.perf_counter()
@@ -207,6 +214,12 @@ def load(n: int, *, now: datetime | None = None, at_risk_flagged: bool = False, 
         "now": now, "n": n, "first_owner": owners[0], "owners": len(owners),
         "sla_hours": settings.SLA_HOURS, "warning_hours": settings.SLA_WARNING_HOURS,
         "first_at_risk_flagged": 0 if at_risk_flagged else OVERDUE_DUE,
+        # Personal columns are encrypted at rest (hotline.fields): write real tokens, one per
+        # distinct text (equal texts may share a token; the benchmarks decrypt what they read).
+        **{f"tok_{name}": crypto.encrypt(text) for name, text in (
+            ("identifier", "bench contact"), ("empty", ""), ("place", "Sector 4"), ("triage", "{}"),
+            ("request", "bench request"), ("followup", "bench follow-up"),
+        )},
     }
     if owners != list(range(owners[0], owners[0] + len(owners))):
         raise RuntimeError("Benchmark operators must have consecutive ids; drop the benchmark database.")

@@ -1,32 +1,75 @@
 """Run every benchmark at the chosen sizes: `make bench BENCH_ARGS="--sizes 10000 100000"`.
 
-A benchmark is a module in bench/ with `main(sizes: list[int]) -> None` that prints
-`name value unit` lines; add it to BENCHMARKS. All of them share the dataset built by
-bench/generate.py in the PostgreSQL database named by DATABASE_URL.
+A benchmark is a module in bench/ that prints `name value unit` lines. All of them share the
+dataset built by bench/generate.py in the PostgreSQL database named by DATABASE_URL (default
+hotline_bench; it is replaced, never point DATABASE_URL at real data).
+
+Order, so each dataset is loaded as few times as possible:
+    for each size: load it once, then the read-only benchmarks (READERS: dashboard, pages);
+    then intake once (it adds cases); then sweep, which loads a fresh dataset per size.
 """
 
 from __future__ import annotations
 
 import argparse
 import importlib
+import os
+import statistics
 import sys
+import time
 from pathlib import Path
 
 BENCH = Path(__file__).resolve().parent
-# In the order they run. A benchmark that rewrites the dataset (sweep) goes last.
-BENCHMARKS = ["sweep"]
-DEFAULT_SIZES = [10_000, 100_000, 1_000_000]
+READERS = ["dashboard", "pages"]  # run(n) on the dataset of size n, which they do not change
+BENCHMARKS = [*READERS, "intake", "sweep"]
+DEFAULT_SIZES = [10_000, 100_000]
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--sizes", type=int, nargs="+", default=DEFAULT_SIZES)
+    parser.add_argument("--sizes", type=lambda s: [int(x) for x in s.split(",")], nargs="+", default=[DEFAULT_SIZES],
+                        help="numbers of cases, space or comma separated (default 10000 100000)")
     parser.add_argument("--only", nargs="+", choices=BENCHMARKS, default=BENCHMARKS)
-    args = parser.parse_args()
+    parser.add_argument("--repeat", type=int, default=None, help="timed requests per figure (readers)")
+    parser.add_argument("--intake-count", type=int, default=None, help="updates per intake round")
+    parser.add_argument("--rounds", type=int, default=1,
+                        help="run the readers and the sweep this many times per size and print the medians")
+    args = parser.parse_args(argv)
+    sizes = [n for group in args.sizes for n in group]
     sys.path.insert(0, str(BENCH.parent))
-    for name in args.only:
-        print(f"# {name}", flush=True)
-        importlib.import_module(f"bench.{name}").main(args.sizes)
+    from bench import generate
+
+    generate.setup_django()
+    started = time.perf_counter()
+    readers = [name for name in READERS if name in args.only]
+    extra = {"repeat": args.repeat} if args.repeat else {}
+    for n in sizes if readers else []:
+        generate.ensure(n)
+        rounds: list[dict[str, float]] = []
+        for round_number in range(args.rounds):
+            figures: dict[str, float] = {}
+            for name in readers:
+                print(f"# {name} {n}" + (f" round {round_number + 1}" if args.rounds > 1 else ""), flush=True)
+                figures |= importlib.import_module(f"bench.{name}").run(n, **extra)
+            rounds.append(figures)
+        if args.rounds > 1:
+            print(f"# readers {n}: median of {args.rounds} rounds", flush=True)
+            for key in rounds[0]:
+                value = statistics.median(r[key] for r in rounds)
+                unit = "count" if "_queries_" in key else "ms"
+                print(f"{key} {value:g} {unit}" if unit == "count" else f"{key} {value:.1f} {unit}", flush=True)
+    if "intake" in args.only:
+        print("# intake", flush=True)
+        importlib.import_module("bench.intake").run(**({"count": args.intake_count} if args.intake_count else {}))
+    if "sweep" in args.only:
+        print("# sweep", flush=True)
+        sweep = importlib.import_module("bench.sweep")
+        for n in sizes:
+            sweep.run(n, repeat=args.rounds)
+    import redis
+
+    redis.Redis.from_url(os.environ["BENCH_REDIS_URL"]).flushdb()  # the tasks nobody consumed
+    print(f"bench_total_seconds {time.perf_counter() - started:.0f} s", flush=True)
 
 
 if __name__ == "__main__":

@@ -3,8 +3,10 @@
 Set-based and idempotent; the number of statements never depends on the number of cases.
 
 PostgreSQL (production): one statement flags both thresholds. An UPDATE driven by the
-partial indexes `case_at_risk_sweep_idx` / `case_overdue_sweep_idx` marks the cases and
-RETURNs them to an INSERT that writes their timeline events. Two sweeps at once are
+partial index `case_open_wait_idx` (open cases by `awaiting_since`) marks the cases and
+RETURNs them to an INSERT that writes their timeline events. No index mentions the flag
+columns and the table keeps free room on each page (migration 0006), so flagging a case is a
+HOT update that touches no index; the sweep's cost is then mostly the events it writes. Two sweeps at once are
 serialised by a transaction-level advisory lock, so the later one finds nothing left to
 flag (and the two can never deadlock on case rows). A human answer committed while the
 sweep runs either happens first (the UPDATE re-checks the row and skips it) or waits for the
@@ -61,7 +63,7 @@ def _thresholds(now: datetime) -> list[tuple[str, str, datetime]]:
 
 
 def _due(column: str) -> str:
-    """The cases a threshold flags. Written to match its partial index's condition exactly."""
+    """The cases a threshold flags. A range of `case_open_wait_idx`, so the index serves it."""
     return f"(closed_at IS NULL AND awaiting_since IS NOT NULL AND {column} IS NULL AND awaiting_since <= %s)"
 
 

@@ -210,8 +210,8 @@ def test_the_path_sqlite_takes_gives_the_same_result_on_this_database():
 
 
 @pytest.mark.postgres
-def test_postgresql_reaches_the_due_cases_through_the_partial_indexes():
-    """The sweep's condition must match the partial indexes, or a sweep reads the whole table.
+def test_postgresql_reaches_the_due_cases_through_the_partial_index():
+    """The sweep's condition must match the partial index, or a sweep reads the whole table.
 
     The planner needs a table shaped like production (mostly closed cases, a few waiting) and
     its statistics; the rows are copied in SQL from one real case because building 20,000
@@ -232,8 +232,7 @@ def test_postgresql_reaches_the_due_cases_through_the_partial_indexes():
         cursor.execute("EXPLAIN " + sql, params)
         plan = "\n".join(row[0] for row in cursor.fetchall())
     assert "Seq Scan" not in plan
-    assert "case_at_risk_sweep_idx" in plan
-    assert "case_overdue_sweep_idx" in plan
+    assert "case_open_wait_idx" in plan
 
 
 def test_flag_overdue_command_prints_the_counts():
