@@ -42,7 +42,7 @@ from tests.factories import make_case, make_operator, receive
 ROOT = Path(settings.BASE_DIR)
 FOLDER = ROOT / "locale" / "uk" / "LC_MESSAGES"
 CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
-# The documented command (docs/notes-desk.md, README): the same scope here.
+# The documented command (docs/notes/desk.md, README): the same scope here.
 IGNORED = (".venv", "var", "docs", "bench", "tests")
 PLACEHOLDER = re.compile(r"%\((\w+)\)[sdr]")
 
@@ -206,7 +206,7 @@ def test_every_ui_string_in_the_code_has_its_ukrainian_translation(tmp_path):
     untranslated = [e.msgid for e in fresh_real if not e.obsolete and not all(e.msgstr.values())]
     fuzzy = [e.msgid for e in fresh_real if "fuzzy" in e.flags]
     gone = [e.msgid for e in fresh_real if e.obsolete]
-    hint = "run makemessages (docs/notes-i18n.md), translate, compilemessages, commit .po and .mo"
+    hint = "run makemessages (docs/notes/i18n.md), translate, compilemessages, commit .po and .mo"
     assert untranslated == [], f"UI strings without a Ukrainian translation: {hint}"
     assert fuzzy == [], f"UI strings changed since they were translated: {hint}"
     assert gone == [], f"translations of strings the code no longer has: {hint}"

@@ -1,4 +1,4 @@
-"""Make the overdue sweep's writes cheap (docs/notes-bench.md has the figures).
+"""Make the overdue sweep's writes cheap (docs/notes/bench.md has the figures).
 
 - One partial index on open cases in the queue's order (awaiting_since, received_at) replaces
   the two sweep indexes and the overdue list index, and serves the supervisors' queue of all

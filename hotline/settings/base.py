@@ -246,7 +246,7 @@ SPECTACULAR_SETTINGS.update({
     "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
 })
 
-# --- privacy: retention of personal data (hotline/retention.py, docs/notes-privacy.md) --------
+# --- privacy: retention of personal data (hotline/retention.py, docs/notes/privacy.md) --------
 # Days after a case closed (or surrendered) before its personal data is erased; figures stay.
 RETENTION_DAYS = env.int("RETENTION_DAYS", default=90)
 CELERY_IMPORTS = ["hotline.retention"]  # its task lives next to the rule it runs

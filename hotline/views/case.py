@@ -54,7 +54,7 @@ def case_detail(request: HttpRequest, case_id: int) -> HttpResponse:
         raise Http404 from None
     actions = case_actions(actor, case)
     # One page load, one VIEWED event (the page has no polling fragment; the audit pages and
-    # the API record their own reads or none, see docs/notes-privacy.md).
+    # the API record their own reads or none, see docs/notes/privacy.md).
     services.case_record_view(actor=actor, case=case, via="page")
     equipment = case_equipment(case)
     types = equipment_types() if (actions.declare or actions.surrender) else []

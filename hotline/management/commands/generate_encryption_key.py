@@ -1,4 +1,4 @@
-"""Print a new key for FIELD_ENCRYPTION_KEY (docs/notes-privacy.md, "Key rotation")."""
+"""Print a new key for FIELD_ENCRYPTION_KEY (docs/notes/privacy.md, "Key rotation")."""
 
 from __future__ import annotations
 
