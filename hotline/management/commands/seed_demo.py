@@ -81,7 +81,9 @@ class Command(BaseCommand):
                 password = secrets.token_urlsafe(9)
                 user = operator_create(
                     username=username, password=password, supervisor=supervisor, languages=languages,
-                    capacity=12, on_shift=True,
+                    # The supervisor watches rather than takes cases, so the demo keeps some
+                    # cases in the unassigned queue once the operators are at capacity.
+                    capacity=12, on_shift=not supervisor,
                 )
             role = "supervisor" if supervisor else "operator"
             self.stdout.write(f"  {username:<11} {password:<14} {role}")
