@@ -6,12 +6,17 @@ The load generator runs here, on loopback only: THREADS threads with one keep-al
 connection each post a fixed number of updates (bounded in time too). Every update has a
 unique update_id; it is a text message from one of count/4 private chats, so a quarter of
 the updates open a case (and queue the acknowledgement for delivery) and the rest join one.
-Celery tasks are published to the real Redis (REDIS_URL, default redis://127.0.0.1:6379/13)
-and nobody consumes them: that database is flushed afterwards.
+The webhook stores each update and wakes a worker (hotline/telegram/inbox.py); no worker
+runs while the webhook is measured, so both endpoints have the machine to themselves. Then
+a real Celery worker (2 processes, the intake queue only) applies the stored backlog: its
+rate is how fast requests reach the desk's queue. Tasks go to the real Redis (REDIS_URL,
+default redis://127.0.0.1:6379/13), flushed afterwards; the acknowledgements the worker
+queues are never delivered.
 
 Prints (median of --rounds rounds, each round measuring both endpoints):
     intake_updates_per_s, bare_insert_per_s, intake_ratio (intake / bare; target >= 0.5),
-    intake_errors (non-200 answers; must be 0)
+    intake_errors (non-200 answers; must be 0),
+    intake_applied_per_s (stored updates applied to cases by one worker with 2 processes)
 
     python bench/intake.py [--count 2000] [--rounds 3]
 """
@@ -62,6 +67,57 @@ def free_port() -> int:
     raise RuntimeError("No free port in 8400-8499.")
 
 
+def _stop(process: subprocess.Popen) -> None:
+    if process.poll() is None:
+        os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+
+
+def apply_rate(redis_url: str, log: Path, *, limit_s: float = TIME_LIMIT_S) -> float:
+    """Updates applied per second by a real worker (`-Q intake`, 2 processes) draining the
+    stored backlog, timed from when it is ready until the inbox is empty."""
+    from hotline.celery import app
+    from hotline.models import TelegramUpdate
+
+    pending = TelegramUpdate.objects.filter(processed_at__isnull=True)
+    backlog = pending.count()
+    env = os.environ | {
+        "DJANGO_SETTINGS_MODULE": "bench.settings", "REDIS_URL": redis_url, "TELEGRAM_BOT_TOKEN": BOT_TOKEN,
+        "TELEGRAM_API_URL": "http://127.0.0.1:9", "AUTO_ASSIGN": "false",
+    }
+    celery = Path(sys.executable).with_name("celery")
+    worker = subprocess.Popen(  # noqa: S603 - our own command line
+        [str(celery), "-A", "hotline", "worker", "-Q", "intake", "--concurrency=2", "--loglevel=INFO",
+         "--without-gossip", "--without-mingle", "--without-heartbeat", "--hostname=bench-intake@%h"],
+        cwd=ROOT, env=env, stdout=log.open("wb"), stderr=subprocess.STDOUT, start_new_session=True,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while " ready." not in log.read_text(errors="replace"):
+            if worker.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"the worker did not start:\n{log.read_text()[-2000:]}")
+            time.sleep(0.2)
+        started = time.perf_counter()
+        with app.connection_for_write(redis_url) as conn:
+            for _ in range(2):  # one drain per process; they share the rows (SKIP LOCKED)
+                app.send_task("hotline.tasks.telegram_process_updates_task", connection=conn, queue="intake")
+        left = backlog
+        while left and time.perf_counter() - started < limit_s:
+            if worker.poll() is not None:
+                raise RuntimeError(f"the worker exited:\n{log.read_text()[-2000:]}")
+            time.sleep(0.2)
+            left = pending.count()
+        seconds = time.perf_counter() - started
+    finally:
+        _stop(worker)
+        pending.delete()  # benchmark updates left by a time-limited drain: not worth keeping
+    return (backlog - left) / seconds
+
+
 class Server:
     """gunicorn serving the product (bench.settings) on a loopback port; always stopped."""
 
@@ -94,13 +150,7 @@ class Server:
         raise RuntimeError("gunicorn did not start listening in time.")
 
     def stop(self) -> None:
-        if self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGTERM)
-            try:
-                self.process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.process.pid, signal.SIGKILL)
-                self.process.wait()
+        _stop(self.process)
 
 
 _update_ids = itertools.count(FIRST_UPDATE_ID + int(time.time()) % 1_000_000 * 1000)
@@ -161,7 +211,7 @@ def run(*, count: int = COUNT, rounds: int = ROUNDS, redis_url: str | None = Non
     connection.close()
     log = Path(os.environ.get("BENCH_LOG_DIR", "/tmp")) / "hotline-bench-gunicorn.log"  # noqa: S108
     server = Server(redis_url, log)
-    intake, baseline, errors = [], [], 0
+    intake, baseline, errors, applied = [], [], 0, 0.0
     try:
         server.wait_ready()
         chats = max(count // 4, 1)
@@ -174,6 +224,8 @@ def run(*, count: int = COUNT, rounds: int = ROUNDS, redis_url: str | None = Non
             rate, failed = blast(server.port, "/telegram/webhook/", count, chats=chats)
             intake.append(rate)
             errors += failed
+        server.stop()
+        applied = apply_rate(redis_url, log.with_name("hotline-bench-worker.log"))
     finally:
         server.stop()
         redis.Redis.from_url(redis_url).flushdb()
@@ -184,10 +236,12 @@ def run(*, count: int = COUNT, rounds: int = ROUNDS, redis_url: str | None = Non
     }
     figures["intake_ratio"] = figures["intake_updates_per_s"] / figures["bare_insert_per_s"]
     figures["intake_errors"] = errors
+    figures["intake_applied_per_s"] = applied
     print(f"intake_updates_per_s {figures['intake_updates_per_s']:.0f} updates/s", flush=True)
     print(f"bare_insert_per_s {figures['bare_insert_per_s']:.0f} requests/s", flush=True)
     print(f"intake_ratio {figures['intake_ratio']:.2f} ratio", flush=True)
     print(f"intake_errors {errors} count", flush=True)
+    print(f"intake_applied_per_s {applied:.0f} updates/s", flush=True)
     return figures
 
 

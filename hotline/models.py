@@ -386,9 +386,14 @@ class Notification(models.Model):
 
 
 class TelegramUpdate(models.Model):
-    """One Bot API update already handled, so a redelivery is handled once.
+    """One Bot API update, stored the moment it arrives and handled afterwards by a worker.
 
-    Telegram may restart update_id after a week without updates, so rows older than
+    The webhook only writes this row (the raw update, encrypted) and answers Telegram, so a
+    request is durable before Telegram is told 200 and a burst costs one insert per update.
+    A worker then applies it to cases (hotline/telegram/inbox.py) and clears the payload;
+    the row stays as the record that this update_id was seen, so a redelivery is stored once.
+
+    Telegram may restart update_id after a week without updates, so handled rows older than
     TELEGRAM_UPDATE_RETENTION_DAYS are pruned (Telegram itself keeps an undelivered update
     for at most 24 hours, so a pruned id can only come back as a new update).
     """
@@ -396,6 +401,17 @@ class TelegramUpdate(models.Model):
     update_id = models.BigIntegerField(unique=True)
     kind = models.CharField(max_length=32)
     received_at = models.DateTimeField(db_index=True)
+    # The update's JSON as received; cleared once handled (it holds names and words).
+    payload = EncryptedTextField(null=True, blank=True)
+    processed_at = models.DateTimeField(null=True, blank=True)
+    # What the update became: request, duplicate, edit, triage, reachability, ignored, failed.
+    result = models.CharField(max_length=16, blank=True)
+
+    class Meta:
+        indexes = [
+            # The worker's inbox: updates not yet handled, oldest first (small: only the backlog).
+            models.Index(fields=["id"], name="tgupdate_pending_idx", condition=Q(processed_at__isnull=True)),
+        ]
 
     def __str__(self) -> str:
         return f"Telegram update {self.update_id} ({self.kind})"

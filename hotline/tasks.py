@@ -39,6 +39,15 @@ def telegram_answer_callback_task(callback_query_id: str, text: str) -> None:
     delivery.answer_button(callback_query_id, text)
 
 
+@shared_task(ignore_result=True, acks_late=True)
+def telegram_process_updates_task(poll_seconds: float = 0.0) -> int:
+    """Apply stored Telegram updates to the cases: woken by the webhook, and periodically
+    for whatever a lost wake-up left behind."""
+    from .telegram.inbox import process_pending
+
+    return len(process_pending(poll_seconds=poll_seconds))
+
+
 @shared_task(ignore_result=True)
 def telegram_prune_updates_task() -> int:
     """Forget old Telegram update ids (Telegram may reuse them after a week without updates)."""

@@ -17,7 +17,8 @@ from django.utils import timezone
 from hotline import crypto, services
 from hotline.api.tokens import api_token_create
 from hotline.fields import encrypted_columns
-from hotline.models import Case, Contact, Message, Stage
+from hotline.models import Case, Contact, Message, Stage, TelegramUpdate
+from hotline.telegram import inbox
 from tests.desk_helpers import login
 from tests.factories import make_case, receive
 
@@ -86,6 +87,12 @@ def test_no_identity_or_words_in_clear_anywhere_after_realistic_use(client, sett
                                              "chat": {"id": CHAT_ID, "type": "private"}},
     }}
     client.post("/telegram/webhook/", button, content_type="application/json", headers=hook)
+    # Stored by the webhook, not yet applied: the raw updates (names, words) are encrypted too.
+    assert TelegramUpdate.objects.filter(processed_at__isnull=True).count() == 4
+    dump = "\n".join(_scan_database())
+    assert [needle for needle in NEEDLES if needle.lower() in dump.lower()] == []
+    assert len(inbox.process_pending()) == 4  # the worker's part; it clears the raw updates
+    assert not TelegramUpdate.objects.filter(payload__isnull=False).exists()
     telegram_case = Case.objects.get(channel="telegram")
     assert telegram_case.triage["where"]["answer"] == "front"
 
@@ -146,6 +153,7 @@ def test_every_personal_column_is_encrypted():
     assert columns == {
         ("hotline_contact", "identifier"), ("hotline_contact", "display_name"), ("hotline_message", "body"),
         ("hotline_case", "surrender_place"), ("hotline_case", "triage"),
+        ("hotline_telegramupdate", "payload"),  # a raw update, kept only until it is applied
     }
 
 

@@ -13,6 +13,7 @@ from django.urls import reverse
 from hotline.api.tokens import api_token_create
 from hotline.log_redaction import RedactPersonalData, redact
 from hotline.models import Case, Contact
+from hotline.telegram import inbox
 from tests.factories import login
 
 CHAT_ID = 7301234567
@@ -51,6 +52,7 @@ def test_intake_reply_call_and_errors_log_nothing_personal(client, caplog, setti
     headers = {"X-Telegram-Bot-Api-Secret-Token": SECRET}
     assert client.post("/telegram/webhook/", json.dumps(update), content_type="application/json",
                        headers=headers).status_code == 200
+    assert len(inbox.process_pending()) == 1  # the worker's part, which logs too
     # ... and its error paths: a malformed body quoting the words, a wrong secret.
     bad = ('{"update_id": 880002, "message": {"text": "' + TG_TEXT + '", "chat": {"id": ' + str(CHAT_ID)).encode()
     assert client.post("/telegram/webhook/", bad, content_type="application/json", headers=headers).status_code == 400

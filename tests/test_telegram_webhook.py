@@ -1,4 +1,8 @@
-"""POST /telegram/webhook/: every kind of Bot API update, posted over HTTP, and what was stored."""
+"""POST /telegram/webhook/: every kind of Bot API update, posted over HTTP, and what was stored.
+
+The webhook stores each update and a worker applies it (hotline/telegram/inbox.py). Here the
+test plays the worker: `post` sends the update over HTTP, then drains the inbox the way the
+woken task does (tests/test_telegram_worker.py runs the real worker)."""
 
 from __future__ import annotations
 
@@ -14,7 +18,7 @@ from django.db import connection
 from django.utils import timezone
 
 from hotline.models import Case, CaseEvent, Contact, Message, TelegramUpdate
-from hotline.telegram import intake
+from hotline.telegram import inbox, intake
 
 pytestmark = [pytest.mark.django_db, pytest.mark.postgres]
 
@@ -44,9 +48,20 @@ def message_update(chat_id: int = 4242, *, update_id: int | None = None, date: i
 
 
 def post(client, update, *, secret: str | None = SECRET, raw: bytes | None = None):
+    """Deliver like Telegram, then drain the inbox; `response.applied` is what the stored
+    update became (None when nothing was stored)."""
     headers = {"X-Telegram-Bot-Api-Secret-Token": secret} if secret is not None else {}
     body = raw if raw is not None else json.dumps(update)
-    return client.post(URL, data=body, content_type="application/json", headers=headers)
+    response = client.post(URL, data=body, content_type="application/json", headers=headers)
+    outcomes = inbox.process_pending()
+    assert len(outcomes) <= 1
+    response.applied = outcomes[0].result if outcomes else None
+    return response
+
+
+def queued(callbacks) -> list[str]:
+    """What on_commit callbacks will do: a task's name, or the function's (inbox.wake)."""
+    return sorted(c.args[0].name if hasattr(c, "args") else c.__name__ for c in callbacks)
 
 
 def inbound(chat_id: int = 4242) -> list[Message]:
@@ -67,7 +82,8 @@ def test_text_message_opens_a_case_and_the_bot_acknowledges(client, django_captu
     with django_capture_on_commit_callbacks() as callbacks:
         response = post(client, update)
     assert response.status_code == 200
-    assert response.json() == {"ok": True, "result": "request"}
+    assert response.json() == {"ok": True, "result": "accepted"}
+    assert response.applied == "request"
     [request] = inbound()
     assert request.body == "Хочу сдаться, что делать?"
     assert request.external_id == str(update["message"]["message_id"])
@@ -78,9 +94,7 @@ def test_text_message_opens_a_case_and_the_bot_acknowledges(client, django_captu
     assert ack.body.startswith("Здравствуйте!") and ack.body.endswith("Вы уже мобилизованы?")
     assert ack.delivery == "queued" and ack.case_id == request.case_id
     # After commit: the acknowledgement's delivery, and offering the new case to an operator.
-    assert sorted(c.args[0].name for c in callbacks) == [
-        "hotline.tasks.auto_assign_case_task", "hotline.tasks.deliver_message_task",
-    ]
+    assert queued(callbacks) == ["hotline.tasks.auto_assign_case_task", "hotline.tasks.deliver_message_task", "wake"]
     case = Case.objects.get()
     assert case.first_response_at is None and case.awaiting_since is not None  # the bot is not a human answer
 
@@ -177,7 +191,7 @@ def test_an_edited_message_updates_the_stored_request_and_logs_the_edit_without_
     post(client, update)
     edited = {**update["message"], "text": "Я в Курске", "edit_date": int(time.time())}
     response = post(client, {"update_id": next(_update_ids), "edited_message": edited})
-    assert response.json()["result"] == "edit"
+    assert response.applied == "edit"
     [request] = inbound()
     assert request.body == "Я в Курске" and request.edited_at is not None
     event = CaseEvent.objects.get(kind="message_edited")
@@ -197,8 +211,10 @@ def test_an_edit_of_a_message_never_stored_is_kept_as_a_new_request(client):
 
 def test_the_same_update_delivered_twice_is_stored_once(client):
     update = message_update(text="один раз")
-    assert post(client, update).json()["result"] == "request"
-    assert post(client, update).json()["result"] == "duplicate"
+    first = post(client, update)
+    assert (first.json()["result"], first.applied) == ("accepted", "request")
+    again = post(client, update)
+    assert (again.json()["result"], again.applied) == ("duplicate", None)
     assert len(inbound()) == 1
     assert Message.objects.filter(is_automatic=True).count() == 1
 
@@ -211,7 +227,7 @@ def test_an_update_id_reused_by_telegram_weeks_later_is_a_new_request(client):
     with time_machine.travel(later, tick=False):
         assert intake.prune_updates() == 1
         response = post(client, message_update(text="в феврале", update_id=77, date=int(later.timestamp())))
-    assert response.json()["result"] == "request"
+    assert response.applied == "request"
     assert [m.body for m in inbound()] == ["в январе", "в феврале"]
 
 
@@ -222,25 +238,47 @@ def test_recent_update_ids_are_kept_by_the_pruning(client):
     assert TelegramUpdate.objects.filter(update_id=88).exists()
 
 
-@pytest.mark.django_db(transaction=True)
-def test_two_simultaneous_deliveries_of_one_update_store_one_request():
-    update = message_update(chat_id=9191, text="одновременно")
-    outcomes, barrier = [], threading.Barrier(2)
+def at_once(work, threads: int = 2) -> list:
+    """Run `work` in `threads` threads released together; their results (each thread has its
+    own database connection, closed after)."""
+    results, barrier = [], threading.Barrier(threads)
 
-    def deliver():
+    def run():
         barrier.wait()
         try:
-            outcomes.append(intake.handle_update(update).result)
+            results.append(work())
         finally:
             connection.close()
 
-    threads = [threading.Thread(target=deliver) for _ in range(2)]
-    for thread in threads:
+    pool = [threading.Thread(target=run) for _ in range(threads)]
+    for thread in pool:
         thread.start()
-    for thread in threads:
+    for thread in pool:
         thread.join()
-    assert sorted(outcomes) == ["duplicate", "request"]
+    assert len(results) == threads  # every thread finished without an exception
+    return results
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_simultaneous_deliveries_of_one_update_store_one_request():
+    update = message_update(chat_id=9191, text="одновременно")
+    stored = at_once(lambda: inbox.accept(update["update_id"], "message", json.dumps(update)))
+    assert sorted(stored) == [False, True]
+    assert [o.result for o in inbox.process_pending()] == ["request"]
     assert len(inbound(9191)) == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_workers_draining_at_once_apply_each_update_exactly_once():
+    updates = [message_update(chat_id=9300 + n % 5, text=f"сообщение {n}") for n in range(40)]
+    for update in updates:
+        assert inbox.accept(update["update_id"], "message", json.dumps(update))
+    applied = [o.message_id for drained in at_once(inbox.process_pending) for o in drained]
+    assert len(applied) == len(set(applied)) == 40
+    assert Message.objects.filter(direction="inbound").count() == 40
+    assert Case.objects.count() == 5  # one per person, however the two drains interleaved
+    assert not TelegramUpdate.objects.filter(processed_at__isnull=True).exists()
+    assert not TelegramUpdate.objects.filter(payload__isnull=False).exists()
 
 
 # --- buttons, membership ---------------------------------------------------------------------------
@@ -257,7 +295,7 @@ def test_a_triage_button_stores_the_answer_and_asks_the_next_question(client, dj
     post(client, message_update(text="здравствуйте"))
     with django_capture_on_commit_callbacks() as callbacks:
         response = post(client, button("t:mobilised:yes"))
-    assert response.json()["result"] == "triage"
+    assert response.applied == "triage"
     case = Case.objects.get()
     assert case.triage["mobilised"]["answer"] == "yes" and case.triage["mobilised"]["label"] == "Да"
     # The event names the question only: the answer is personal and stays encrypted in Case.triage.
@@ -265,7 +303,10 @@ def test_a_triage_button_stores_the_answer_and_asks_the_next_question(client, dj
     assert list(Message.objects.filter(is_automatic=True).order_by("pk").values_list("body", flat=True))[-1] == (
         "Где вы сейчас?"
     )
-    assert len(callbacks) == 2  # answerCallbackQuery and the next question's delivery
+    # answerCallbackQuery and the next question's delivery (and waking the worker that applied it)
+    assert queued(callbacks) == [
+        "hotline.tasks.deliver_message_task", "hotline.tasks.telegram_answer_callback_task", "wake",
+    ]
     assert case.awaiting_since is not None and case.first_response_at is None
 
 
@@ -281,9 +322,9 @@ def test_an_unknown_button_is_answered_and_ignored(client, django_capture_on_com
     post(client, message_update(text="здравствуйте"))
     with django_capture_on_commit_callbacks() as callbacks:
         response = post(client, button("t:mobilised:maybe-not"))
-    assert response.status_code == 200 and response.json()["result"] == "ignored"
+    assert response.status_code == 200 and response.applied == "ignored"
     assert Case.objects.get().triage == {}
-    assert len(callbacks) == 1  # the spinner is still stopped
+    assert queued(callbacks) == ["hotline.tasks.telegram_answer_callback_task", "wake"]  # the spinner still stops
 
 
 def membership(status: str, chat_id: int = 4242) -> dict:
@@ -296,7 +337,7 @@ def membership(status: str, chat_id: int = 4242) -> dict:
 
 def test_blocking_and_unblocking_the_bot_marks_the_contact_unreachable_then_reachable(client):
     post(client, message_update(text="привет"))
-    assert post(client, membership("kicked")).json()["result"] == "reachability"
+    assert post(client, membership("kicked")).applied == "reachability"
     contact = Contact.objects.get()
     assert contact.unreachable_since is not None
     post(client, membership("member"))
@@ -307,7 +348,7 @@ def test_blocking_and_unblocking_the_bot_marks_the_contact_unreachable_then_reac
 
 
 def test_blocking_by_someone_who_never_wrote_stores_nothing(client):
-    assert post(client, membership("kicked", chat_id=777)).json()["result"] == "ignored"
+    assert post(client, membership("kicked", chat_id=777)).applied == "ignored"
     assert Contact.objects.count() == 0
 
 
@@ -336,8 +377,11 @@ def test_blocking_by_someone_who_never_wrote_stores_nothing(client):
 def test_updates_the_hotline_does_not_use_are_answered_200_and_store_nothing(client, update):
     response = post(client, {"update_id": next(_update_ids), **update})
     assert response.status_code == 200
-    assert response.json() == {"ok": True, "result": "ignored"}
+    assert (response.json(), response.applied) == ({"ok": True, "result": "accepted"}, "ignored")
     assert Message.objects.count() == 0 and Case.objects.count() == 0
+    # Only the record that the update_id was seen is kept: not a word of what it held.
+    stored = TelegramUpdate.objects.get()
+    assert (stored.payload, stored.result) == (None, "ignored") and stored.processed_at is not None
 
 
 def test_an_unexpected_failure_still_keeps_a_trace_of_the_request(client, monkeypatch):
@@ -346,7 +390,7 @@ def test_an_unexpected_failure_still_keeps_a_trace_of_the_request(client, monkey
 
     monkeypatch.setattr(intake, "classify", broken)
     response = post(client, message_update(text="что-то необычное"))
-    assert response.status_code == 200
+    assert response.status_code == 200 and response.applied == "failed"
     [request] = inbound()
     assert request.body.startswith("[a Telegram message the desk could not read")
 

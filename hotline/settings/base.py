@@ -222,6 +222,17 @@ TELEGRAM_TRIAGE_QUESTIONS: list[dict] = [
     {"key": "equipment", "text": "Планируете прийти с техникой?",
      "answers": [["yes", "Да"], ["no", "Нет"], ["unsure", "Пока не знаю"]]},
 ]
+# The webhook stores each update and wakes a worker to apply it (hotline/telegram/inbox.py):
+# at most one wake-up per window across web processes; a periodic drain as the safety net;
+# supervisors are warned when the oldest stored update has waited longer than LATE.
+TELEGRAM_INBOX_WINDOW_SECONDS = env.int("TELEGRAM_INBOX_WINDOW_SECONDS", default=1)
+TELEGRAM_INBOX_SWEEP_SECONDS = env.float("TELEGRAM_INBOX_SWEEP_SECONDS", default=10)
+TELEGRAM_INBOX_LATE_SECONDS = env.float("TELEGRAM_INBOX_LATE_SECONDS", default=60)
+CELERY_BEAT_SCHEDULE["telegram-process-updates"] = {
+    "task": "hotline.tasks.telegram_process_updates_task",
+    "schedule": timedelta(seconds=TELEGRAM_INBOX_SWEEP_SECONDS),
+    "options": {"expires": TELEGRAM_INBOX_SWEEP_SECONDS},
+}
 CELERY_BEAT_SCHEDULE["telegram-prune-updates"] = {
     "task": "hotline.tasks.telegram_prune_updates_task",
     "schedule": timedelta(hours=1),
@@ -359,10 +370,14 @@ CELERY_TASK_DEFAULT_QUEUE = "celery"
 CELERY_TASK_QUEUES = (
     Queue("celery", Exchange("celery"), routing_key="celery"),
     Queue("periodic", Exchange("celery"), routing_key="periodic"),
+    Queue("intake", Exchange("celery"), routing_key="intake"),
 )
 CELERY_TASK_ROUTES = {
     entry["task"]: {"queue": "periodic"} for entry in CELERY_BEAT_SCHEDULE.values()
 }
+# Applying stored Telegram updates has its own queue too: new requests reach the desk even
+# behind a backlog of deliveries or a long sweep.
+CELERY_TASK_ROUTES["hotline.tasks.telegram_process_updates_task"] = {"queue": "intake"}
 # Publishing after commit (hotline/queueing.py): a few quick tries, then give up and leave the
 # work to the sweeps, so a webhook answers within about a second even with Redis down.
 CELERY_TASK_PUBLISH_RETRY = True

@@ -1,9 +1,10 @@
-"""Handling one Bot API update: deduplicate it, then store what it means through the services.
+"""Applying one stored Bot API update: store what it means through the services.
 
-Deduplication has two layers (docs/telegram.md, "Idempotency"):
-- a TelegramUpdate row per update_id (unique), written in the same transaction as the
-  effect, pruned after TELEGRAM_UPDATE_RETENTION_DAYS because Telegram may restart update_id
-  after a week without updates;
+Runs in a worker (hotline/telegram/inbox.py hands each stored update here, inside its own
+transaction). Deduplication has two layers (docs/telegram.md, "Idempotency"):
+- the TelegramUpdate row per update_id (unique), written by the webhook, so a redelivered
+  update is stored, and therefore applied, once; rows are pruned after
+  TELEGRAM_UPDATE_RETENTION_DAYS because Telegram may restart update_id after a week;
 - each stored request's Message.intake_key "tg:<bot id>:<update_id>:<message date>": the
   same delivery always carries the same message date, a reused update_id weeks later does
   not, so an old key never swallows a new request.
@@ -17,7 +18,6 @@ from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from hotline import identity, services
@@ -34,13 +34,13 @@ logger = logging.getLogger(__name__)
 class Outcome:
     """What the update became, for the log and the webhook's answer (ids only)."""
 
-    result: str  # request | duplicate | edit | triage | reachability | ignored
+    result: str  # request | duplicate | edit | triage | reachability | ignored | failed
     case_id: int | None = None
     message_id: int | None = None
 
 
-def handle_update(update: dict[str, Any]) -> Outcome:
-    """Store one update once. The caller has checked that update_id is an integer."""
+def apply_update(update: dict[str, Any]) -> Outcome:
+    """What one update means for the desk, stored in the caller's transaction."""
     update_id: int = update["update_id"]
     kind = update_kind(update)
     action = classify(update)
@@ -53,14 +53,7 @@ def handle_update(update: dict[str, Any]) -> Outcome:
         if isinstance(update.get("callback_query"), dict) and not quiet:
             _answer_button(update["callback_query"].get("id"), "")
         return Outcome("ignored")
-    with transaction.atomic():
-        try:
-            with transaction.atomic():
-                TelegramUpdate.objects.create(update_id=update_id, kind=kind, received_at=timezone.now())
-        except IntegrityError:
-            logger.info("telegram update=%s kind=%s duplicate", update_id, kind)
-            return Outcome("duplicate")
-        outcome = _apply(action, update_id, quiet=quiet)
+    outcome = _apply(action, update_id, quiet=quiet)
     logger.info(
         "telegram update=%s kind=%s -> %s case=%s message=%s",
         update_id, kind, outcome.result, outcome.case_id, outcome.message_id,
@@ -195,7 +188,9 @@ def store_unreadable(update: dict[str, Any]) -> Outcome:
 
 
 def prune_updates() -> int:
-    """Forget handled update_ids older than the retention: Telegram may reuse them later."""
+    """Forget handled update_ids older than the retention: Telegram may reuse them later.
+
+    An update not yet handled is never pruned, however old: it still holds a request."""
     cutoff = timezone.now() - timedelta(days=settings.TELEGRAM_UPDATE_RETENTION_DAYS)
-    deleted, _ = TelegramUpdate.objects.filter(received_at__lt=cutoff).delete()
+    deleted, _ = TelegramUpdate.objects.filter(received_at__lt=cutoff, processed_at__isnull=False).delete()
     return deleted

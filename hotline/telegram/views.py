@@ -1,10 +1,11 @@
 """POST /telegram/webhook/: where Telegram delivers Bot API updates.
 
 Telegram redelivers any update not answered 2xx, and holds the updates behind it meanwhile,
-so every well-formed update is answered 200, whatever it holds. Two deliberate exceptions:
-a request without our secret (403, nothing stored) and a malformed body (400). When the
-database itself cannot be reached the answer is 503, so Telegram keeps the update and
-delivers it again: answering 200 then would lose the request.
+so every well-formed update is stored (hotline/telegram/inbox.py) and answered 200 at once;
+a worker applies it to the cases right after. Two deliberate refusals: a request without
+our secret (403, nothing stored) and a malformed body (400). When the database itself
+cannot be reached the answer is 503, so Telegram keeps the update and delivers it again:
+answering 200 then would lose the request.
 """
 
 from __future__ import annotations
@@ -12,7 +13,6 @@ from __future__ import annotations
 import hmac
 import json
 import logging
-import traceback
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_not_required
@@ -21,7 +21,8 @@ from django.http import HttpRequest, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
-from .intake import handle_update, store_unreadable
+from . import inbox
+from .updates import update_kind
 
 logger = logging.getLogger(__name__)
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"  # noqa: S105 - a header name
@@ -70,22 +71,17 @@ def webhook(request: HttpRequest) -> JsonResponse:
     if not isinstance(update_id, int) or isinstance(update_id, bool) or not -(2**63) <= update_id < 2**63:
         return _error(400, "The update has no integer update_id.")
     try:
-        outcome = handle_update(update)
+        stored = inbox.accept(update_id, update_kind(update), _text(request.body, update))
     except (OperationalError, InterfaceError) as exc:
         logger.error("telegram update=%s not stored, database unavailable (%s)", update_id, type(exc).__name__)
         return _unavailable()
-    except Exception as exc:
-        # A bug must not hold back everyone else's updates. Log where (not the message, which
-        # may quote what the person wrote) and keep at least a trace of the request.
-        logger.error(
-            "telegram update=%s failed: %s\n%s", update_id, type(exc).__name__,
-            "".join(traceback.format_tb(exc.__traceback__)),
-        )
-        try:
-            outcome = store_unreadable(update)
-        except (OperationalError, InterfaceError):
-            return _unavailable()
-        except Exception as again:
-            logger.error("telegram update=%s fallback failed: %s", update_id, type(again).__name__)
-            return JsonResponse({"ok": True, "result": "failed"})
-    return JsonResponse({"ok": True, "result": outcome.result})
+    return JsonResponse({"ok": True, "result": "accepted" if stored else "duplicate"})
+
+
+def _text(body: bytes, update: dict) -> str:
+    """The update as JSON text: the body as sent when it is UTF-8 (it nearly always is)."""
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError:  # JSON in UTF-16/32 (or with a raw surrogate) parses too
+        return json.dumps(update)
+    return json.dumps(update) if text.startswith("\ufeff") else text

@@ -53,7 +53,7 @@ def post_update(base_url: str, update: dict[str, Any]) -> None:
         headers={"X-Telegram-Bot-Api-Secret-Token": WEBHOOK_SECRET},
     )
     assert response.status_code == 200, response.text
-    assert response.json() == {"ok": True, "result": "request"}
+    assert response.json() == {"ok": True, "result": "accepted"}  # stored; the worker applies it
 
 
 def wait_for_message(bot_api: FakeBotApi, chat_id: int, text: str | None = None) -> dict[str, Any]:

@@ -649,7 +649,15 @@ def main(argv: list[str] | None = None) -> int:
         sender.run(main_jobs)
         if chaos_thread is not None:
             chaos_thread.join()
-        # After the main wave: buttons from contacts who have a case, and key conflicts.
+        # After the main wave: buttons from contacts who have a case, and key conflicts. A
+        # person presses a button under the bot's question, i.e. once the workers have applied
+        # their message: wait for the inbox to empty first (how long is a figure of its own).
+        from hotline.models import TelegramUpdate
+
+        settle_started = time.monotonic()
+        wait_for(lambda: not TelegramUpdate.objects.filter(processed_at__isnull=True).exists(), args.drain_seconds,
+                 "the workers to apply every stored Telegram update")
+        out("inbox_settle_seconds", round(time.monotonic() - settle_started, 1), "s")
         with_case = sorted({
             (update["message"]["chat"]["id"], update["message"]["from"]["language_code"])
             for update in (json.loads(j.body) for j in main_jobs if j.kind == "tg_text")
@@ -675,13 +683,13 @@ def main(argv: list[str] | None = None) -> int:
                     unexpected.append(f"{job.kind} -> {status} {str(body)[:120]}")
             if job.kind == "tg_text":
                 results = sorted(b.get("result") if isinstance(b, dict) else None for _, b in job.answers)
-                if results != (["duplicate", "request"] if job.pair else ["request"]):
+                if results != (["accepted", "duplicate"] if job.pair else ["accepted"]):
                     unexpected.append(f"tg_text update={job.update_id} results={results}")
             if job.kind == "api_keyed" and [s for s, _ in job.answers].count(201) != 1:
                 unexpected.append(f"api_keyed answered {[s for s, _ in job.answers]}")
             if job.kind == "tg_button":
                 results = [b.get("result") if isinstance(b, dict) else None for _, b in job.answers]
-                if results != ["triage"]:
+                if results != ["accepted"]:
                     unexpected.append(f"tg_button update={job.update_id} results={results}")
         if unexpected:
             failures.append(f"{len(unexpected)} unexpected answers, e.g. {unexpected[:5]}")
@@ -710,13 +718,14 @@ def main(argv: list[str] | None = None) -> int:
         # --- drain ----------------------------------------------------------------------------
         from django.utils import timezone
 
-        from hotline.models import Case, CaseEvent, Message, TelegramUpdate
+        from hotline.models import Case, CaseEvent, Message
 
         drain_started = time.monotonic()
         # 1. Until nothing waits to be sent, and long enough for the sweeps to flag what became
         #    overdue after the last request.
         while time.monotonic() - drain_started < args.drain_seconds:
             if (Message.objects.filter(delivery="queued").count() == 0
+                    and not TelegramUpdate.objects.filter(processed_at__isnull=True).exists()
                     and time.monotonic() - drain_started >= SLA_HOURS * 3600 + 3):
                 break
             time.sleep(0.5)
@@ -741,11 +750,22 @@ def main(argv: list[str] | None = None) -> int:
         if Counter(stored_tg) != Counter(expected_tg):
             failures.append(f"telegram requests: {len(expected_tg)} sent, {len(stored_tg)} stored, "
                             f"missing {len(expected_tg - set(stored_tg))}, extra {len(set(stored_tg) - expected_tg)}")
-        handled = set(TelegramUpdate.objects.values_list("update_id", flat=True))
+        handled = set(TelegramUpdate.objects.filter(processed_at__isnull=False).values_list("update_id", flat=True))
         expected_updates = {j.update_id for j in jobs if j.kind in ("tg_text", "tg_button")}
         refused = {j.update_id for j in jobs if j.kind == "tg_bad_secret"}
         if handled != expected_updates or handled & refused:
             failures.append("telegram update ids handled differ from those sent well-formed")
+        pending = TelegramUpdate.objects.filter(processed_at__isnull=True).count()
+        if pending:
+            failures.append(f"{pending} stored Telegram updates were never applied")
+        button_ids = {j.update_id for j in jobs if j.kind == "tg_button"}
+        button_rows = TelegramUpdate.objects.filter(update_id__in=button_ids)
+        buttons_applied = Counter(button_rows.values_list("result", flat=True))
+        if buttons_applied != Counter({"triage": len(button_ids)}):
+            failures.append(f"buttons applied as {dict(buttons_applied)}, expected all 'triage'")
+        failed = TelegramUpdate.objects.filter(result="failed").count()
+        if failed:
+            failures.append(f"{failed} Telegram updates failed to apply")
         out("telegram_updates_stored", len(stored_tg), "requests")
         out("telegram_duplicates_answered",
             sum(1 for j in text_jobs for _, b in j.answers if isinstance(b, dict) and b.get("result") == "duplicate"),
