@@ -6,7 +6,10 @@ hotline_bench; it is replaced, never point DATABASE_URL at real data).
 
 Order, so each dataset is loaded as few times as possible:
     for each size: load it once, then the read-only benchmarks (READERS: dashboard, pages);
-    then intake once (it adds cases); then sweep, which loads a fresh dataset per size.
+    then intake once (it adds cases); then sweep, which loads a fresh dataset per size: the
+    headline worst case (both thresholds crossed in one sweep), then the steady state (the
+    overdue cases were flagged at risk by earlier sweeps; figures end in _steady; --no-steady
+    skips it).
 """
 
 from __future__ import annotations
@@ -34,6 +37,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--intake-count", type=int, default=None, help="updates per intake round")
     parser.add_argument("--rounds", type=int, default=1,
                         help="run the readers and the sweep this many times per size and print the medians")
+    parser.add_argument("--no-steady", action="store_true",
+                        help="sweep: skip the second figure (overdue cases already flagged at risk)")
     args = parser.parse_args(argv)
     sizes = [n for group in args.sizes for n in group]
     sys.path.insert(0, str(BENCH.parent))
@@ -66,6 +71,8 @@ def main(argv: list[str] | None = None) -> None:
         sweep = importlib.import_module("bench.sweep")
         for n in sizes:
             sweep.run(n, repeat=args.rounds)
+        for n in [] if args.no_steady else sizes:
+            sweep.run(n, repeat=args.rounds, steady=True)
     import redis
 
     redis.Redis.from_url(os.environ["BENCH_REDIS_URL"]).flushdb()  # the tasks nobody consumed

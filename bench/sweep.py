@@ -1,8 +1,10 @@
 """The overdue sweep at scale: time one sweep over n cases and count its queries.
 
 Prints, per size: sweep_seconds_<n>, sweep_queries_<n> (statements, without BEGIN/COMMIT),
-sweep_overdue_<n>, sweep_at_risk_<n>, and sweep_idle_ms_<n>: a second sweep right after,
-with nothing new to flag (what a sweep every minute costs in the steady state).
+sweep_overdue_<n>, sweep_at_risk_<n>, sweep_commit_seconds_<n> (the part of sweep_seconds spent
+in COMMIT: the deferred foreign-key checks of every event written, and the WAL flush), and
+sweep_idle_ms_<n>: a second sweep right after, with nothing new to flag (what a sweep every
+minute costs in the steady state).
 Each run gets a fresh dataset (bench/generate.py), 10% of it overdue and not yet flagged,
 and not flagged at risk either (the sweep was down): the worst case. --steady: they were
 flagged at risk by earlier sweeps (labels end in _steady). A CHECKPOINT precedes the timed
@@ -50,19 +52,34 @@ def _checkpoint() -> None:
         print("# CHECKPOINT not allowed for this user; timings include whatever WAL state there is")
 
 
-def _timed_sweep() -> tuple[float, int, object]:
+def _timed_sweep() -> tuple[float, int, object, float]:
+    """One sweep: (seconds, statements, result, seconds spent in its COMMIT)."""
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
     from hotline.sla import sla_sweep
 
-    with CaptureQueriesContext(connection) as queries:
+    commit_seconds = []
+    plain_commit = connection._commit
+
+    def timed_commit() -> None:
         started = time.perf_counter()
-        result = sla_sweep()
-        seconds = time.perf_counter() - started
+        try:
+            plain_commit()
+        finally:
+            commit_seconds.append(time.perf_counter() - started)
+
+    connection._commit = timed_commit  # the instance only, for this one sweep
+    try:
+        with CaptureQueriesContext(connection) as queries:
+            started = time.perf_counter()
+            result = sla_sweep()
+            seconds = time.perf_counter() - started
+    finally:
+        del connection._commit
     # BEGIN and COMMIT are not statements of the sweep (tests count the same way).
     statements = [q for q in queries.captured_queries if q["sql"] not in ("BEGIN", "COMMIT")]
-    return seconds, len(statements), result
+    return seconds, len(statements), result, sum(commit_seconds)
 
 
 def run_once(n: int, *, show_plan: bool = False, steady: bool = False) -> dict[str, float]:
@@ -70,13 +87,13 @@ def run_once(n: int, *, show_plan: bool = False, steady: bool = False) -> dict[s
     if show_plan:
         print("\n".join("# " + line for line in explain().splitlines()))
     _checkpoint()
-    seconds, statements, result = _timed_sweep()
-    idle_seconds, _, idle = _timed_sweep()
+    seconds, statements, result, commit_seconds = _timed_sweep()
+    idle_seconds, _, idle, _ = _timed_sweep()
     if idle.overdue or idle.at_risk:
         raise RuntimeError(f"A second sweep flagged {idle}: the sweep is not idempotent.")
     return {
         "seconds": seconds, "queries": statements, "overdue": result.overdue, "at_risk": result.at_risk,
-        "idle_ms": idle_seconds * 1000,
+        "commit_seconds": commit_seconds, "idle_ms": idle_seconds * 1000,
     }
 
 
@@ -86,7 +103,10 @@ def run(n: int, *, show_plan: bool = False, steady: bool = False, repeat: int = 
     if repeat > 1:
         print(f"# sweep {label} runs: " + ", ".join(f"{r['seconds']:.2f} s / idle {r['idle_ms']:.0f} ms" for r in runs))
     figures = {}
-    units = {"seconds": "s", "queries": "count", "overdue": "count", "at_risk": "count", "idle_ms": "ms"}
+    units = {
+        "seconds": "s", "queries": "count", "overdue": "count", "at_risk": "count", "commit_seconds": "s",
+        "idle_ms": "ms",
+    }
     for key, unit in units.items():
         value = statistics.median(r[key] for r in runs)
         name = f"sweep_{key}_{label}"

@@ -67,6 +67,7 @@ def test_run_all_prints_every_figure_at_a_tiny_size(smoke_database, tmp_path):
         f"dashboard_metrics_ms_{n}_7d", f"queue_ms_{n}_p50", f"queue_ms_{n}_p95", f"queue_queries_{n}",
         f"queue_all_ms_{n}_p50", f"case_ms_{n}_p50", f"case_ms_{n}_p95", f"case_queries_{n}",
         "intake_updates_per_s", "bare_insert_per_s", "intake_ratio", f"sweep_seconds_{n}",
+        f"sweep_commit_seconds_{n}", f"sweep_seconds_{n}_steady",
     ]
     assert [name for name in expected if name not in figures] == [], result.stdout
     # What the benchmarks measured is right, whatever the timings.
@@ -74,4 +75,10 @@ def test_run_all_prints_every_figure_at_a_tiny_size(smoke_database, tmp_path):
     assert figures["intake_updates_per_s"] > 0 and figures["bare_insert_per_s"] > 0
     assert figures[f"sweep_queries_{n}"] == 3
     assert figures[f"sweep_overdue_{n}"] == n // 100 * 10
+    # The headline flags both thresholds at once; the steady state only the newly due at-risk cases.
+    assert figures[f"sweep_at_risk_{n}"] == n // 100 * 13
+    assert figures[f"sweep_queries_{n}_steady"] == 3
+    assert figures[f"sweep_overdue_{n}_steady"] == n // 100 * 10
+    assert figures[f"sweep_at_risk_{n}_steady"] == n // 100 * 3
+    assert 0 <= figures[f"sweep_commit_seconds_{n}"] <= figures[f"sweep_seconds_{n}"]
     assert figures[f"dashboard_queries_{n}"] == figures[f"dashboard_queries_{n}_30d"]
