@@ -53,18 +53,28 @@ def _tables() -> tuple[str, str]:
     return quote(Case._meta.db_table), quote(CaseEvent._meta.db_table)
 
 
-def _thresholds(now: datetime) -> list[tuple[str, str, datetime]]:
-    """(flag column, event kind, cutoff) for each threshold in force, warning first."""
-    thresholds = []
+def _thresholds(now: datetime) -> list[tuple[str, str, datetime, datetime | None]]:
+    """(flag column, event kind, cutoff, floor) for each threshold in force, warning first.
+
+    The warning's floor is the overdue cutoff: a wait already past the SLA when a sweep first
+    sees it (the sweep was down, or the request arrived late) is flagged overdue only. A
+    warning then would warn of nothing, and would double the events of a backlog."""
+    overdue_cutoff = now - timedelta(hours=settings.SLA_HOURS)
+    thresholds: list[tuple[str, str, datetime, datetime | None]] = []
     if settings.SLA_WARNING_HOURS < settings.SLA_HOURS:
-        thresholds.append(("at_risk_since", EventKind.AT_RISK.value, now - timedelta(hours=settings.SLA_WARNING_HOURS)))
-    thresholds.append(("overdue_since", EventKind.OVERDUE.value, now - timedelta(hours=settings.SLA_HOURS)))
+        warning_cutoff = now - timedelta(hours=settings.SLA_WARNING_HOURS)
+        thresholds.append(("at_risk_since", EventKind.AT_RISK.value, warning_cutoff, overdue_cutoff))
+    thresholds.append(("overdue_since", EventKind.OVERDUE.value, overdue_cutoff, None))
     return thresholds
 
 
-def _due(column: str) -> str:
-    """The cases a threshold flags. A range of `case_open_wait_idx`, so the index serves it."""
-    return f"(closed_at IS NULL AND awaiting_since IS NOT NULL AND {column} IS NULL AND awaiting_since <= %s)"
+def _due(column: str, cutoff: Any, floor: Any) -> tuple[str, list[Any]]:
+    """The cases a threshold flags, with its parameters. A range of `case_open_wait_idx`, so
+    the index serves it."""
+    sql = f"closed_at IS NULL AND awaiting_since IS NOT NULL AND {column} IS NULL AND awaiting_since <= %s"
+    if floor is None:
+        return f"({sql})", [cutoff]
+    return f"({sql} AND awaiting_since > %s)", [cutoff, floor]
 
 
 def postgresql_sweep_statement(now: datetime) -> tuple[str, list[Any]]:
@@ -74,18 +84,19 @@ def postgresql_sweep_statement(now: datetime) -> tuple[str, list[Any]]:
     """
     cases, events = _tables()
     thresholds = _thresholds(now)
-    sets = [f"{column} = CASE WHEN {_due(column)} THEN %s ELSE {column} END" for column, _, _ in thresholds]
-    set_params = [p for _, _, cutoff in thresholds for p in (cutoff, now)]
-    where = " OR ".join(_due(column) for column, _, _ in thresholds)
-    where_params = [cutoff for _, _, cutoff in thresholds]
-    returning = ", ".join(f"{column} = %s AS {column}_new" for column, _, _ in thresholds)
+    due = [(column, *_due(column, cutoff, floor)) for column, _, cutoff, floor in thresholds]
+    sets = [f"{column} = CASE WHEN {sql} THEN %s ELSE {column} END" for column, sql, _ in due]
+    set_params = [p for _, _, params in due for p in (*params, now)]
+    where = " OR ".join(sql for _, sql, _ in due)
+    where_params = [p for _, _, params in due for p in params]
+    returning = ", ".join(f"{column} = %s AS {column}_new" for column, *_ in thresholds)
     returning_params = [now for _ in thresholds]
     inserts = " UNION ALL ".join(
         f"SELECT id, %s, '{{}}'::jsonb, %s, awaiting_since FROM flagged WHERE {column}_new"  # noqa: S608
-        for column, _, _ in thresholds
+        for column, *_ in thresholds
     )
-    insert_params = [p for _, kind, _ in thresholds for p in (kind, now)]
-    counts = ", ".join(f"count(*) FILTER (WHERE {column}_new)" for column, _, _ in thresholds)
+    insert_params = [p for _, kind, *_ in thresholds for p in (kind, now)]
+    counts = ", ".join(f"count(*) FILTER (WHERE {column}_new)" for column, *_ in thresholds)
     sql = (
         f"WITH flagged AS (UPDATE {cases} SET {', '.join(sets)} WHERE {where} "  # noqa: S608 (names are ours)
         f"RETURNING id, awaiting_since, {returning}), "
@@ -102,7 +113,7 @@ def _sweep_postgresql(now: datetime) -> dict[str, int]:
         cursor.execute("SELECT pg_advisory_xact_lock(%s)", [SWEEP_LOCK_KEY])
         cursor.execute(sql, params)
         counts = cursor.fetchone()
-    return {column: count for (column, _kind, _cutoff), count in zip(_thresholds(now), counts, strict=True)}
+    return {column: count for (column, *_), count in zip(_thresholds(now), counts, strict=True)}
 
 
 def _sweep_portable(now: datetime) -> dict[str, int]:
@@ -111,14 +122,15 @@ def _sweep_portable(now: datetime) -> dict[str, int]:
     adapt = connection.ops.adapt_datetimefield_value  # SQLite stores naive UTC text
     flagged = {}
     with connection.cursor() as cursor:
-        for column, kind, cutoff in _thresholds(now):
+        for column, kind, cutoff, floor in _thresholds(now):
+            due, params = _due(column, adapt(cutoff), None if floor is None else adapt(floor))
             cursor.execute(
                 f"INSERT INTO {events} (case_id, kind, data, created_at, sla_wait) "  # noqa: S608
-                f"SELECT id, %s, '{{}}', %s, awaiting_since FROM {cases} WHERE {_due(column)} "
+                f"SELECT id, %s, '{{}}', %s, awaiting_since FROM {cases} WHERE {due} "
                 "ON CONFLICT DO NOTHING",
-                [kind, adapt(now), adapt(cutoff)],
+                [kind, adapt(now), *params],
             )
-            cursor.execute(f"UPDATE {cases} SET {column} = %s WHERE {_due(column)}", [adapt(now), adapt(cutoff)])  # noqa: S608
+            cursor.execute(f"UPDATE {cases} SET {column} = %s WHERE {due}", [adapt(now), *params])  # noqa: S608
             flagged[column] = cursor.rowcount
     return flagged
 

@@ -51,10 +51,11 @@ def test_at_risk_at_exactly_the_warning_threshold_and_not_a_second_before():
 
 def test_flag_events_name_the_wait_and_hold_no_personal_data():
     case = _request(text="Меня зовут Иван, позывной Ворон")
+    _sweep(T0 + 21 * HOUR)
     _sweep(T0 + 25 * HOUR)
-    events = CaseEvent.objects.filter(case=case, kind__in=["at_risk", "overdue"])
-    assert [(e.actor_id, e.data, e.sla_wait, e.created_at) for e in events] == [
-        (None, {}, T0, T0 + 25 * HOUR), (None, {}, T0, T0 + 25 * HOUR),
+    events = CaseEvent.objects.filter(case=case, kind__in=["at_risk", "overdue"]).order_by("pk")
+    assert [(e.kind, e.actor_id, e.data, e.sla_wait, e.created_at) for e in events] == [
+        ("at_risk", None, {}, T0, T0 + 21 * HOUR), ("overdue", None, {}, T0, T0 + 25 * HOUR),
     ]
 
 
@@ -100,8 +101,22 @@ def test_a_request_received_long_ago_is_overdue_at_the_next_sweep():
     its own received_at: the wait began then, not when it reached the desk."""
     with time_machine.travel(T0, tick=False):
         case = receive(at=T0 - 25 * HOUR).case
-    assert _sweep(T0 + SECOND) == SweepResult(at_risk=1, overdue=1)
-    assert _flag_events(case) == [("at_risk", T0 - 25 * HOUR), ("overdue", T0 - 25 * HOUR)]
+    assert _sweep(T0 + SECOND) == SweepResult(at_risk=0, overdue=1)
+    assert _flag_events(case) == [("overdue", T0 - 25 * HOUR)]  # past the warning: no warning
+
+
+def test_a_wait_first_seen_past_the_sla_is_flagged_overdue_only_and_a_warned_one_both():
+    """The warning is for acting before the breach. A wait the sweep first sees already past
+    24 h (the sweep was down) gets the overdue flag and event only; one seen at 20 h got its
+    warning then, and keeps it when it becomes overdue."""
+    early, warned = _request(), _request(at=T0 + 2 * HOUR)
+    assert _sweep(T0 + 22 * HOUR) == SweepResult(at_risk=2, overdue=0)
+    fresh = _request(at=T0 + 30 * HOUR)
+    assert _sweep(T0 + 26 * HOUR + 5 * 24 * HOUR) == SweepResult(at_risk=0, overdue=3)
+    assert _flag_events(early) == [("at_risk", T0), ("overdue", T0)]
+    assert _flag_events(warned) == [("at_risk", T0 + 2 * HOUR), ("overdue", T0 + 2 * HOUR)]
+    assert _flag_events(fresh) == [("overdue", T0 + 30 * HOUR)]
+    assert _flags(fresh)[1:] == (None, T0 + 26 * HOUR + 5 * 24 * HOUR)
 
 
 def test_closed_and_surrendered_cases_never_flag(operator):
@@ -109,7 +124,7 @@ def test_closed_and_surrendered_cases_never_flag(operator):
     waiting = _request()
     with time_machine.travel(T0 + 25 * HOUR, tick=False):
         services.case_close(actor=operator, case_id=closed.pk, reason="duplicate")
-    assert _sweep(T0 + 72 * HOUR) == SweepResult(at_risk=1, overdue=1)
+    assert _sweep(T0 + 72 * HOUR) == SweepResult(at_risk=0, overdue=1)
     assert _flags(closed) == (None, None, None)
     assert _flags(waiting)[2] == T0 + 72 * HOUR
 
@@ -152,11 +167,13 @@ def test_a_case_reopened_by_an_operator_without_a_request_does_not_wait(operator
 
 def test_running_the_sweep_twice_flags_once():
     case = _request()
-    assert _sweep(T0 + 25 * HOUR) == SweepResult(at_risk=1, overdue=1)
+    assert _sweep(T0 + 21 * HOUR) == SweepResult(at_risk=1, overdue=0)
+    assert _sweep(T0 + 21 * HOUR) == SweepResult(at_risk=0, overdue=0)
+    assert _sweep(T0 + 25 * HOUR) == SweepResult(at_risk=0, overdue=1)
     assert _sweep(T0 + 25 * HOUR) == SweepResult(at_risk=0, overdue=0)
     assert _sweep(T0 + 26 * HOUR) == SweepResult(at_risk=0, overdue=0)
     assert len(_flag_events(case)) == 2
-    assert Notification.objects.count() == 1
+    assert Notification.objects.count() == 2  # one per sweep that flagged something
 
 
 def test_thresholds_come_from_settings(settings):
@@ -177,6 +194,7 @@ def test_no_warning_when_it_is_not_before_the_deadline(settings):
 
 def test_supervisors_notice_has_the_counts_and_a_link():
     _request()
+    _request(at=T0 + 4 * HOUR)
     _request(at=T0 + 5 * HOUR)
     _sweep(T0 + 25 * HOUR)
     notice = Notification.objects.get()
@@ -200,13 +218,13 @@ def test_the_path_sqlite_takes_gives_the_same_result_on_this_database():
     waiting, at_risk, fresh = _request(at=T0 - 30 * HOUR), _request(at=T0 - 21 * HOUR), _request(at=T0 - HOUR)
     with transaction.atomic():
         flagged = _sweep_portable(T0)
-    assert flagged == {"at_risk_since": 2, "overdue_since": 1}
-    assert _flags(waiting) == (T0 - 30 * HOUR, T0, T0)
+    assert flagged == {"at_risk_since": 1, "overdue_since": 1}
+    assert _flags(waiting) == (T0 - 30 * HOUR, None, T0)  # first seen past the SLA: overdue only
     assert _flags(at_risk) == (T0 - 21 * HOUR, T0, None)
     assert _flags(fresh) == (T0 - HOUR, None, None)
     with transaction.atomic():
         assert _sweep_portable(T0) == {"at_risk_since": 0, "overdue_since": 0}
-    assert CaseEvent.objects.filter(kind__in=["at_risk", "overdue"]).count() == 3
+    assert CaseEvent.objects.filter(kind__in=["at_risk", "overdue"]).count() == 2
 
 
 @pytest.mark.postgres
@@ -247,6 +265,7 @@ def test_flag_overdue_command_prints_the_counts():
 
 def test_flag_overdue_command_without_a_time_uses_the_clock():
     _request()
+    _request(at=T0 + 3 * HOUR)
     out = StringIO()
     with time_machine.travel(T0 + 24 * HOUR, tick=False):
         call_command("flag_overdue", stdout=out)

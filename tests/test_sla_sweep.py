@@ -76,6 +76,7 @@ def test_internal_note_and_automatic_message_do_not_stop_the_clock(operator):
 def test_supervisors_get_one_notice_per_sweep_with_the_count():
     for _ in range(3):
         _waiting_case()
+        _waiting_case(at=T0 + timedelta(hours=4))
     _sweep(T0 + timedelta(hours=25))
     notice = Notification.objects.get()
     assert notice.count == 6  # 3 overdue + 3 at risk, flagged in the same sweep
@@ -83,13 +84,17 @@ def test_supervisors_get_one_notice_per_sweep_with_the_count():
 
 
 def test_query_count_does_not_grow_with_the_number_of_cases():
+    warned_before = [0]  # at-risk cases of an earlier call: overdue by the later sweep
+
     def queries_for(n: int, start: datetime) -> int:
         for _ in range(n):
             _waiting_case(at=start)
+            _waiting_case(at=start + timedelta(hours=4))
         with time_machine.travel(start + timedelta(hours=25), tick=False), \
                 CaptureQueriesContext(connection) as ctx:
             result = sla_sweep()
-        assert (result.overdue, result.at_risk) == (n, n)
+        assert (result.overdue, result.at_risk) == (n + warned_before[0], n)
+        warned_before[0] += n
         # Savepoints appear only because the test itself runs inside a transaction.
         return len([q for q in ctx.captured_queries if "SAVEPOINT" not in q["sql"]])
 
@@ -146,16 +151,19 @@ def test_sweeps_on_four_workers_at_once_flag_each_case_once_per_threshold():
     for round_no in range(rounds):
         start = T0 + timedelta(days=3 * round_no)
         for _ in range(per_round):
-            _waiting_case(at=start)
+            _waiting_case(at=start)  # overdue at the sweep
+            _waiting_case(at=start + timedelta(hours=4))  # at risk at the sweep
         round_results = _sweep_together(start + timedelta(hours=25), workers=4)
-        assert sum(r.overdue for r in round_results) == per_round
+        # ...and the previous round's at-risk cases, now past the SLA too.
+        assert sum(r.overdue for r in round_results) == per_round * (2 if round_no else 1)
         assert sum(r.at_risk for r in round_results) == per_round
         results += round_results
 
     cases = rounds * per_round
-    assert Case.objects.filter(overdue_since__isnull=False, at_risk_since__isnull=False).count() == cases
+    assert Case.objects.filter(overdue_since__isnull=False, at_risk_since__isnull=True).count() == cases
+    assert Case.objects.filter(at_risk_since__isnull=False).count() == cases
     flags = CaseEvent.objects.filter(kind__in=["at_risk", "overdue"])
     per_case = flags.values("case_id", "kind").annotate(n=Count("pk"))
-    assert len(per_case) == 2 * cases
+    assert len(per_case) == cases + cases + (rounds - 1) * per_round
     assert {row["n"] for row in per_case} == {1}
     assert Notification.objects.count() == len([r for r in results if r.overdue or r.at_risk]) >= rounds
