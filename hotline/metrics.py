@@ -40,7 +40,7 @@ from django.utils import timezone
 from operators.models import OperatorProfile
 
 from .models import Case, CaseEquipment, Channel, CloseReason, EquipmentRole, RewardState, Stage
-from .selectors import desk_wait_counts
+from .selectors import desk_wait_counts, one_row
 
 PERIODS = {"today": None, "7d": 7, "30d": 30}
 
@@ -396,7 +396,13 @@ class FlowFigures:
 def flow_figures(period: Period, opened_by_stage: dict[tuple[str, str], int]) -> FlowFigures:
     """The funnel of the cases opened in the period (counted by `response_figures`), stages now,
     outcomes in the period."""
-    stages_now = dict(Case.objects.values_list("stage").annotate(n=Count("*")).order_by())
+    # One count per stage, each a range of `case_stage_idx` (index-only): cheaper than a
+    # GROUP BY over the whole index, which hashes (or sorts) every case.
+    stages_now = dict(zip(Stage.values, one_row([
+        Case.objects.filter(stage=stage).order_by().annotate(one=Value(1)).values("one")
+        .annotate(n=Count("*")).values("n")
+        for stage in Stage.values
+    ]), strict=True))
     surrendered = Case.objects.filter(
         stage=Stage.SURRENDERED, surrendered_at__gte=period.start, surrendered_at__lt=period.end
     ).aggregate(
@@ -480,14 +486,15 @@ def reward_figures(period: Period) -> RewardFigures:
 OVERDUE_LIST_LIMIT = 200
 
 
-def overdue_cases(limit: int = OVERDUE_LIST_LIMIT) -> QuerySet[Case]:
+def overdue_cases(now: datetime, limit: int = OVERDUE_LIST_LIMIT) -> QuerySet[Case]:
     """Every overdue case, longest wait first (the page shows the first `limit`).
 
-    An overdue case is always waiting; PostgreSQL walks `case_open_wait_idx` from
-    the oldest wait and stop after `limit` rows.
+    Overdue by the clock, as the "now" figures count them (`selectors.wait_counts`): a case
+    the sweep has not flagged yet is listed too. A range of `case_open_wait_idx` from the
+    oldest wait; PostgreSQL stops after `limit` rows.
     """
     return (
-        Case.objects.filter(closed_at__isnull=True, awaiting_since__isnull=False, overdue_since__isnull=False)
+        Case.objects.filter(closed_at__isnull=True, awaiting_since__lte=now - timedelta(hours=settings.SLA_HOURS))
         .select_related("owner").order_by("awaiting_since", "pk")
         .only("pk", "stage", "channel", "language", "awaiting_since", "overdue_since", "owner__username")[:limit]
     )
@@ -525,7 +532,7 @@ def dashboard(period: Period, *, now: datetime | None = None) -> Dashboard:
         trend=response.trend,
         flow=flow_figures(period, response.opened_by_stage),
         rewards=reward_figures(period),
-        overdue=list(overdue_cases()),
+        overdue=list(overdue_cases(now)),
         sla_seconds=settings.SLA_HOURS * 3600,
     )
 
