@@ -54,7 +54,10 @@ class ResponseSeconds(Func):
         super().__init__(F("first_response_at"), F("received_at"))
 
     def as_postgresql(self, compiler: Any, conn: Any, **extra: Any) -> Any:
-        return self.as_sql(compiler, conn, template="EXTRACT(EPOCH FROM (%(expressions)s))", arg_joiner=" - ")
+        # date_part gives a double precision (EXTRACT a numeric since PostgreSQL 14): a value
+        # held in place rather than allocated, half the memory of the groups' arrays of times,
+        # and the type percentile_cont works in anyway.
+        return self.as_sql(compiler, conn, template="date_part('epoch', %(expressions)s)", arg_joiner=" - ")
 
     def as_sqlite(self, compiler: Any, conn: Any, **extra: Any) -> Any:
         return self.as_sql(
@@ -496,7 +499,7 @@ def overdue_cases(now: datetime, limit: int = OVERDUE_LIST_LIMIT) -> QuerySet[Ca
     return (
         Case.objects.filter(closed_at__isnull=True, awaiting_since__lte=now - timedelta(hours=settings.SLA_HOURS))
         .select_related("owner").order_by("awaiting_since", "pk")
-        .only("pk", "stage", "channel", "language", "awaiting_since", "overdue_since", "owner__username")[:limit]
+        .only("pk", "stage", "channel", "language", "awaiting_since", "owner__username")[:limit]
     )
 
 
