@@ -27,20 +27,18 @@ from django.db.models import (
     Func,
     IntegerField,
     Max,
-    OuterRef,
     Q,
     QuerySet,
-    Subquery,
     Sum,
     Value,
 )
-from django.db.models.functions import Coalesce, TruncDate, TruncWeek
+from django.db.models.functions import TruncDate, TruncWeek
 from django.utils import timezone
 
 from operators.models import OperatorProfile
 
 from .models import Case, CaseEquipment, Channel, CloseReason, EquipmentRole, RewardState, Stage
-from .selectors import desk_wait_counts, one_row
+from .selectors import one_row, wait_aggregates
 
 PERIODS = {"today": None, "7d": 7, "30d": 30}
 
@@ -351,29 +349,33 @@ class NowFigures:
 
 
 def now_figures(now: datetime | None = None) -> NowFigures:
-    """Open cases waiting (overdue and at risk by the clock: see `selectors.wait_counts`), and
-    the operators on shift with their open cases."""
-    counts = desk_wait_counts(now=now)
-    # A correlated count per operator on shift reads case_owner_open_idx (their open cases
-    # only); joining every case of every operator and grouping read the whole table.
-    open_cases = (
-        Case.objects.filter(owner=OuterRef("user_id"), closed_at__isnull=True)
-        .order_by().values("owner").annotate(n=Count("*")).values("n")
+    """Open cases waiting (overdue and at risk by the clock, as `selectors.wait_counts` counts
+    them), unassigned, and the operators on shift with their open cases.
+
+    One read of `case_owner_open_idx` (every open case, index-only), grouped by owner: the
+    figures per owner give each operator's open cases, the unassigned (no owner) and, added up,
+    the desk's totals. Counting the waiting, the unassigned and each operator's cases apart read
+    1M index entries at a million cases instead of 700k.
+    """
+    per_owner = list(
+        Case.objects.filter(closed_at__isnull=True).values("owner")
+        .annotate(open=Count("*"), **wait_aggregates(now or timezone.now())).order_by()
     )
+    by_owner = {row["owner"]: row for row in per_owner}
     shift = (
         OperatorProfile.objects.filter(on_shift=True, user__is_active=True)
-        .annotate(active=Coalesce(Subquery(open_cases), 0))
-        .values("user_id", "user__username", "capacity", "active")
-        .order_by("user__username")
+        .values("user_id", "user__username", "capacity").order_by("user__username")
     )
+    on_shift = []
+    for row in shift:
+        active = by_owner.get(row["user_id"], {}).get("open", 0)
+        on_shift.append({"username": row["user__username"], "active": active, "capacity": row["capacity"],
+                         "full": active >= row["capacity"]})
+    waits = [row["longest"] for row in per_owner if row["longest"]]
     return NowFigures(
-        waiting=counts.waiting, longest_wait_since=counts.longest_wait_since, overdue=counts.overdue,
-        at_risk=counts.at_risk, unassigned=counts.unassigned,
-        on_shift=[
-            {"username": row["user__username"], "active": row["active"], "capacity": row["capacity"],
-             "full": row["active"] >= row["capacity"]}
-            for row in shift
-        ],
+        waiting=sum(row["waiting"] for row in per_owner), longest_wait_since=min(waits, default=None),
+        overdue=sum(row["overdue"] for row in per_owner), at_risk=sum(row["at_risk"] for row in per_owner),
+        unassigned=by_owner.get(None, {}).get("open", 0), on_shift=on_shift,
     )
 
 

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser, User
 from django.db import connection
-from django.db.models import Count, F, Max, Min, Q, QuerySet, Value
+from django.db.models import Aggregate, Count, F, Max, Min, Q, QuerySet, Value
 from django.utils import timezone
 
 from operators.models import OperatorProfile
@@ -255,24 +255,25 @@ def wait_counts(actor: Actor, *, now: datetime | None = None) -> WaitCounts:
     return WaitCounts(waiting=0, overdue=0, at_risk=0, unassigned=0, longest_wait_since=None)
 
 
-def desk_wait_counts(*, now: datetime | None = None) -> WaitCounts:
-    """`wait_counts` over every open case: what a supervisor sees (the dashboard's "now")."""
-    return _wait_counts([Case.objects.filter(closed_at__isnull=True)], now)
+def wait_aggregates(now: datetime) -> dict[str, Aggregate]:
+    """The aggregates of `wait_counts` over open cases: waiting, overdue, at risk, longest wait."""
+    overdue_cut = now - timedelta(hours=settings.SLA_HOURS)
+    risk_cut = now - timedelta(hours=settings.SLA_WARNING_HOURS)  # an empty range if warning >= SLA
+    return {
+        "waiting": Count("awaiting_since"),
+        "overdue": Count("awaiting_since", filter=Q(awaiting_since__lte=overdue_cut)),
+        "at_risk": Count("awaiting_since", filter=Q(awaiting_since__gt=overdue_cut, awaiting_since__lte=risk_cut)),
+        "longest": Min("awaiting_since"),
+    }
 
 
 def _wait_counts(scopes: list[QuerySet[Case]], now: datetime | None) -> WaitCounts:
     """One statement: a row of counts per scope (disjoint sets of open cases), and the unassigned."""
-    now = now or timezone.now()
-    overdue_cut = now - timedelta(hours=settings.SLA_HOURS)
-    risk_cut = now - timedelta(hours=settings.SLA_WARNING_HOURS)  # an empty range if warning >= SLA
+    aggregates = wait_aggregates(now or timezone.now())
     # values() on a constant annotation: Django groups by nothing, so each part is one row.
     parts = [
-        scope.filter(awaiting_since__isnull=False).order_by().annotate(one=Value(1)).values("one").annotate(
-            waiting=Count("awaiting_since"),
-            overdue=Count("awaiting_since", filter=Q(awaiting_since__lte=overdue_cut)),
-            at_risk=Count("awaiting_since", filter=Q(awaiting_since__gt=overdue_cut, awaiting_since__lte=risk_cut)),
-            longest=Min("awaiting_since"),
-        ).values("waiting", "overdue", "at_risk", "longest")
+        scope.filter(awaiting_since__isnull=False).order_by().annotate(one=Value(1)).values("one")
+        .annotate(**aggregates).values(*aggregates)
         for scope in scopes
     ]
     parts.append(

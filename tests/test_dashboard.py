@@ -125,6 +125,8 @@ def test_now_flow_and_rewards(scenario):
     d = _dashboard()
     assert (d.now.waiting, d.now.overdue, d.now.at_risk, d.now.unassigned) == (2, 1, 0, 2)
     assert d.now.longest_wait_since == NOW - timedelta(hours=40)
+    # Open cases per operator on shift: olena's 30-hour answer (c1 surrendered, c2 closed), taras's call.
+    assert {row["username"]: row["active"] for row in d.now.on_shift} == {"olena": 1, "taras": 1, "sofia": 0}
     assert [c.awaiting_since for c in d.overdue] == [NOW - timedelta(hours=40)]
 
     funnel = {step["stage"]: step["count"] for step in d.flow.funnel}
