@@ -135,7 +135,11 @@ def test_now_flow_and_rewards(scenario):
     assert d.flow.surrendered == 1
     assert d.flow.avg_to_surrender == timedelta(days=2)
     assert d.flow.closed_by_reason == [{"reason": "withdrew", "label": "Withdrew", "count": 1}]
-    assert d.flow.stages_now["Surrendered"] == 1
+    assert d.flow.stages_now == {
+        str(Stage.NEW.label): 2, str(Stage.ASSIGNED.label): 0, str(Stage.IN_CONTACT.label): 2,
+        str(Stage.VERIFIED.label): 0, str(Stage.PLANNING.label): 0, str(Stage.SURRENDERED.label): 1,
+        str(Stage.CLOSED.label): 1,
+    }
 
     assert d.rewards.equipment == [{"name": "Tank", "quantity": 1, "currency": "USD", "amount": 50000}]
     assert d.rewards.totals == [{"currency": "USD", "due": 50000, "due_cases": 1, "paid": 0, "paid_cases": 0}]
