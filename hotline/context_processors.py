@@ -14,7 +14,8 @@ def desk(request: HttpRequest) -> dict[str, Any]:
     if not user.is_authenticated or not can_work(user):
         return {}
     return {
-        "header_counts": header_counts(user),
+        # A view that has just counted the same figures leaves them on the request.
+        "header_counts": getattr(request, "header_counts", None) or header_counts(user),
         "is_supervisor": is_supervisor(user),
         "on_shift": getattr(getattr(user, "operator", None), "on_shift", False),
     }

@@ -23,6 +23,7 @@ from operators.roles import is_supervisor
 
 from . import metrics
 from .charts import trend_svg
+from .selectors import HeaderCounts
 
 
 class PeriodForm(forms.Form):
@@ -70,6 +71,11 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     if period is None:
         return render(request, "hotline/dashboard.html", {"form": form}, status=400)
     figures = metrics.dashboard(period)
+    # The header's counts are the dashboard's own "now" figures (a supervisor sees every
+    # case): the context processor then does not count the open cases a second time.
+    request.header_counts = HeaderCounts(  # type: ignore[attr-defined]
+        overdue=figures.now.overdue, at_risk=figures.now.at_risk, unassigned=figures.now.unassigned,
+    )
     context = {"form": form, "d": figures, "trend_chart": trend_svg(figures.trend, figures.sla_seconds)}
     template = "hotline/dashboard_body.html" if getattr(request, "htmx", False) else "hotline/dashboard.html"
     return render(request, template, context)

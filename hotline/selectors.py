@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser, User
-from django.db.models import Count, F, Max, Q, QuerySet
+from django.db import connection
+from django.db.models import Aggregate, Count, F, Max, Min, Q, QuerySet, Value
 from django.utils import timezone
 
 from operators.models import OperatorProfile
@@ -218,14 +219,101 @@ class HeaderCounts:
     unassigned: int
 
 
-def header_counts(actor: Actor) -> HeaderCounts:
-    """What stands in the header of every page, in one query."""
-    counts = cases_visible_to(actor).filter(closed_at__isnull=True).aggregate(
-        overdue=Count("pk", filter=Q(overdue_since__isnull=False)),
-        at_risk=Count("pk", filter=Q(at_risk_since__isnull=False, overdue_since__isnull=True)),
-        unassigned=Count("pk", filter=Q(owner__isnull=True)),
+@dataclass(frozen=True)
+class WaitCounts:
+    """Open cases waiting for an answer, by how long, and open cases nobody owns."""
+
+    waiting: int
+    overdue: int
+    at_risk: int
+    unassigned: int
+    longest_wait_since: datetime | None
+
+    def header(self) -> HeaderCounts:
+        return HeaderCounts(overdue=self.overdue, at_risk=self.at_risk, unassigned=self.unassigned)
+
+
+def wait_counts(actor: Actor, *, now: datetime | None = None) -> WaitCounts:
+    """Waiting, overdue, at risk and unassigned among the open cases the actor sees, in one query.
+
+    Overdue and at risk are counted by the clock (how long `awaiting_since` is past), not by
+    the sweep's flags: a flag is only ever set on a case that has waited past its threshold
+    and is cleared with `awaiting_since`, so every flagged case is counted, and so is a case
+    that passed a threshold since the last sweep (or while the sweep is down). The queue's
+    "overdue" filter means the same. Counting by the clock reads only keys of the partial
+    indexes on open cases (`case_open_wait_idx`, `case_owner_open_idx`,
+    `case_unassigned_queue_idx`): ranges of index-only scans instead of every open case and
+    its flags (the flags may not be indexed: the sweep's UPDATE must stay HOT).
+    """
+    open_cases = Case.objects.filter(closed_at__isnull=True)
+    if is_supervisor(actor):
+        return _wait_counts([open_cases], now)
+    if can_work(actor):
+        # The unassigned cases and their own: two index ranges, added up (an OR of the two
+        # would make PostgreSQL read the table).
+        return _wait_counts([open_cases.filter(owner=actor), open_cases.filter(owner__isnull=True)], now)
+    return WaitCounts(waiting=0, overdue=0, at_risk=0, unassigned=0, longest_wait_since=None)
+
+
+def wait_aggregates(now: datetime) -> dict[str, Aggregate]:
+    """The aggregates of `wait_counts` over open cases: waiting, overdue, at risk, longest wait."""
+    overdue_cut = now - timedelta(hours=settings.SLA_HOURS)
+    risk_cut = now - timedelta(hours=settings.SLA_WARNING_HOURS)  # an empty range if warning >= SLA
+    return {
+        "waiting": Count("awaiting_since"),
+        "overdue": Count("awaiting_since", filter=Q(awaiting_since__lte=overdue_cut)),
+        "at_risk": Count("awaiting_since", filter=Q(awaiting_since__gt=overdue_cut, awaiting_since__lte=risk_cut)),
+        "longest": Min("awaiting_since"),
+    }
+
+
+def _wait_counts(scopes: list[QuerySet[Case]], now: datetime | None) -> WaitCounts:
+    """One statement: a row of counts per scope (disjoint sets of open cases), and the unassigned."""
+    aggregates = wait_aggregates(now or timezone.now())
+    # values() on a constant annotation: Django groups by nothing, so each part is one row.
+    parts = [
+        scope.filter(awaiting_since__isnull=False).order_by().annotate(one=Value(1)).values("one")
+        .annotate(**aggregates).values(*aggregates)
+        for scope in scopes
+    ]
+    parts.append(
+        Case.objects.filter(closed_at__isnull=True, owner__isnull=True).order_by().annotate(one=Value(1))
+        .values("one").annotate(unassigned=Count("*")).values("unassigned")
     )
-    return HeaderCounts(**counts)
+    row = one_row(parts)
+    scoped = [row[i:i + 4] for i in range(0, len(row) - 1, 4)]
+    return WaitCounts(
+        waiting=sum(r[0] for r in scoped), overdue=sum(r[1] for r in scoped), at_risk=sum(r[2] for r in scoped),
+        unassigned=row[-1], longest_wait_since=min((_as_datetime(r[3]) for r in scoped if r[3]), default=None),
+    )
+
+
+def one_row(parts: list[QuerySet]) -> tuple:
+    """Run queries that each return one row (aggregates) as one statement: their columns, in order.
+
+    Each is a subquery of a CROSS JOIN, so the database plans each on its own (each its own
+    index range) and the page makes one round trip.
+    """
+    sqls, params = [], []
+    for part in parts:
+        sql, part_params = part.query.sql_with_params()
+        sqls.append(f"({sql}) AS p{len(sqls)}")
+        params.extend(part_params)
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT * FROM {' CROSS JOIN '.join(sqls)}", params)  # noqa: S608 - our own compiled queries
+        return cursor.fetchone()
+
+
+def _as_datetime(value: datetime | str) -> datetime:
+    """A MIN() of a datetime column read by a raw cursor: SQLite gives naive UTC text."""
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    return value if timezone.is_aware(value) else timezone.make_aware(value, UTC)
+
+
+def header_counts(actor: Actor) -> HeaderCounts:
+    """What stands in the header of every page (see `wait_counts`), in one query."""
+    return wait_counts(actor).header()
 
 
 def recent_notifications(limit: int = 5) -> QuerySet[Notification]:

@@ -279,3 +279,41 @@ def test_make_operator_default_capacity_is_respected_by_take_next_view(client):
     login(client, worker)
     response = client.post(reverse("take_next"))
     assert any("No waiting case fits you" in m for m in flash(response))
+
+
+def test_header_counts_waits_by_the_clock_among_the_cases_each_one_sees(client, operator, operator2, supervisor):
+    """Overdue and at risk count how long a case has waited, whether the sweep has flagged it yet
+    or not: a sweep that runs late (or not at all) never hides a wait from the header."""
+    from hotline import services
+    from hotline.selectors import HeaderCounts, header_counts
+    from hotline.sla import sla_sweep
+
+    now = timezone.now().replace(microsecond=0)
+
+    def waiting_since(hours: float, owner=None) -> Case:
+        with time_machine.travel(now - timedelta(hours=hours), tick=False):
+            case = receive(at=now - timedelta(hours=hours)).case
+            if owner is not None:
+                services.case_take(actor=owner, case_id=case.pk)
+        return case
+
+    waiting_since(30)  # unassigned, overdue
+    waiting_since(21, owner=operator)  # at risk (20 h), olena's
+    waiting_since(25, owner=operator2)  # overdue, taras's: olena does not see it
+    waiting_since(0.5)  # unassigned, in time
+    with time_machine.travel(now, tick=False):
+        make_case(Stage.IN_CONTACT, owner=operator)  # answered: not waiting
+        expected = {
+            operator: HeaderCounts(overdue=1, at_risk=1, unassigned=2),
+            operator2: HeaderCounts(overdue=2, at_risk=0, unassigned=2),
+            supervisor: HeaderCounts(overdue=2, at_risk=1, unassigned=2),
+        }
+        for user, counts in expected.items():  # no sweep has run: nothing is flagged yet
+            assert header_counts(user) == counts, user.username
+        assert Case.objects.filter(overdue_since__isnull=False).count() == 0
+        sla_sweep()
+        for user, counts in expected.items():  # flagged now: the same counts
+            assert header_counts(user) == counts, user.username
+        login(client, operator)
+        html = client.get(QUEUE).content.decode()
+    assert "1 overdue" in html and "1 at risk" in html and "2 unassigned" in html
