@@ -39,6 +39,7 @@ from operators.models import OperatorProfile
 
 from .models import Case, CaseEquipment, Channel, CloseReason, EquipmentRole, RewardState, Stage
 from .selectors import one_row, wait_aggregates
+from .telegram.inbox import backlog as telegram_backlog
 
 PERIODS = {"today": None, "7d": 7, "30d": 30}
 
@@ -346,6 +347,11 @@ class NowFigures:
     at_risk: int
     unassigned: int
     on_shift: list[dict[str, Any]]
+    # Telegram updates stored by the webhook but not yet applied by a worker (inbox.py): a
+    # request there is in no queue yet, so a backlog that ages means the workers need help.
+    unapplied_updates: int = 0
+    oldest_unapplied_since: datetime | None = None
+    intake_late: bool = False
 
 
 def now_figures(now: datetime | None = None) -> NowFigures:
@@ -372,10 +378,13 @@ def now_figures(now: datetime | None = None) -> NowFigures:
         on_shift.append({"username": row["user__username"], "active": active, "capacity": row["capacity"],
                          "full": active >= row["capacity"]})
     waits = [row["longest"] for row in per_owner if row["longest"]]
+    unapplied = telegram_backlog()
     return NowFigures(
         waiting=sum(row["waiting"] for row in per_owner), longest_wait_since=min(waits, default=None),
         overdue=sum(row["overdue"] for row in per_owner), at_risk=sum(row["at_risk"] for row in per_owner),
         unassigned=by_owner.get(None, {}).get("open", 0), on_shift=on_shift,
+        unapplied_updates=unapplied.count, oldest_unapplied_since=unapplied.oldest,
+        intake_late=unapplied.late(now),
     )
 
 

@@ -17,6 +17,7 @@ from django.urls import reverse
 from hotline import metrics, services
 from hotline.models import EquipmentType, Stage
 from hotline.sla import sla_sweep
+from hotline.telegram import inbox
 from tests.desk_helpers import login as login_in_english
 from tests.factories import login, make_operator, receive
 
@@ -222,9 +223,32 @@ def test_dashboard_query_count_is_constant(scenario, client, supervisor):
             receive(at=NOW - timedelta(hours=30 + n))
     with _at(NOW):
         sla_sweep()
-    # 15 + the second factor's device: the response tables and the funnel are one statement
-    # (GROUPING SETS) and the header's counts are the dashboard's own "now" figures.
-    assert count() == before == 16
+    # 16 + the second factor's device: the response tables and the funnel are one statement
+    # (GROUPING SETS), the header's counts are the dashboard's own "now" figures, and one
+    # indexed count of Telegram updates not yet applied.
+    assert count() == before == 17
+
+
+def test_supervisors_are_warned_when_stored_telegram_updates_wait_for_a_worker(client, supervisor, settings):
+    """Stored by the webhook but not applied: such a request is in no queue, so once the oldest
+    has waited TELEGRAM_INBOX_LATE_SECONDS the dashboard (page and API) says so."""
+    settings.TELEGRAM_INBOX_LATE_SECONDS = 60
+    login_in_english(client, supervisor)
+    with _at(NOW - timedelta(seconds=90)):
+        inbox.accept(771, "message", '{"update_id": 771, "message": {}}')
+    with _at(NOW - timedelta(seconds=10)):
+        inbox.accept(772, "message", '{"update_id": 772, "message": {}}')
+    with _at(NOW - timedelta(seconds=30)):
+        page = client.get(reverse("dashboard")).content.decode()
+        assert "Telegram updates have been received but not yet processed" not in page  # 60 s, not yet late
+    with _at(NOW):
+        page = client.get(reverse("dashboard")).content.decode()
+        api = client.get(reverse("api-metrics")).json()
+    assert "2 Telegram updates have been received but not yet processed, the oldest for 1" in page
+    assert (api["now"]["unapplied_updates"], api["now"]["intake_late"]) == (2, True)
+    inbox.process_pending()
+    with _at(NOW):
+        assert "not yet processed" not in client.get(reverse("dashboard")).content.decode()
 
 
 def test_only_supervisors_see_the_dashboard_page_csv_and_api(scenario, client, supervisor):
