@@ -411,6 +411,8 @@ class TelegramUpdate(models.Model):
     processed_at = models.DateTimeField(null=True, blank=True)
     # What the update became: request, duplicate, edit, triage, reachability, ignored, failed.
     result = models.CharField(max_length=16, blank=True)
+    # Drains that met a database error applying it (a deadlock, a timeout): given up at a limit.
+    attempts = models.PositiveSmallIntegerField(default=0)
 
     class Meta:
         indexes = [

@@ -155,3 +155,48 @@ def test_accept_commits_before_the_wake_up():
         seen = conn.execute("SELECT count(*) FROM hotline_telegramupdate WHERE update_id = %s",
                             [update["update_id"]]).fetchone()[0]
     assert seen == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_database_error_on_one_update_is_retried_later_and_given_up_at_the_limit(monkeypatch):
+    """A real lock timeout (another transaction holds the person's case) is such an error: the
+    drain goes on with the others, a later drain applies the update, and one that keeps failing
+    is given up, its encrypted words kept on the row, so it can never block the inbox."""
+    import psycopg
+
+    store(text_update(7101, "первое"))
+    inbox.process_pending()
+    case = Case.objects.get()
+    held, other = text_update(7101, "второе"), text_update(7102, "другой человек")
+    store(held)
+    store(other)
+    params = connection.settings_dict
+    with psycopg.connect(host=params["HOST"] or "127.0.0.1", port=params["PORT"] or 5432, user=params["USER"],
+                         dbname=params["NAME"]) as holder:
+        holder.execute("SELECT 1 FROM hotline_case WHERE id = %s FOR UPDATE", [case.pk])
+        holder.execute("SELECT 1 FROM hotline_contact WHERE id = %s FOR UPDATE", [case.contact_id])
+        with connection.cursor() as cursor:
+            cursor.execute("SET lock_timeout = '300ms'")
+        assert [o.result for o in inbox.process_pending()] == ["request"]  # the other person's
+        row = TelegramUpdate.objects.get(update_id=held["update_id"])
+        assert (row.processed_at, row.attempts) == (None, 1)
+        holder.rollback()
+    assert [o.result for o in inbox.process_pending()] == ["request"]
+    row.refresh_from_db()
+    assert (row.result, row.attempts, row.payload) == ("request", 1, None)
+
+    monkeypatch.setattr(inbox, "MAX_ATTEMPTS", 2)
+    stuck = text_update(7101, "третье")
+    store(stuck)
+    with psycopg.connect(host=params["HOST"] or "127.0.0.1", port=params["PORT"] or 5432, user=params["USER"],
+                         dbname=params["NAME"]) as holder:
+        holder.execute("SELECT 1 FROM hotline_contact WHERE id = %s FOR UPDATE", [case.contact_id])
+        assert inbox.process_pending() == []  # attempt 1: left for later
+        assert [o.result for o in inbox.process_pending()] == ["failed"]  # attempt 2: given up
+        holder.rollback()
+    with connection.cursor() as cursor:
+        cursor.execute("RESET lock_timeout")
+    row = TelegramUpdate.objects.get(update_id=stuck["update_id"])
+    assert (row.result, row.attempts) == ("failed", 2) and row.processed_at is not None
+    assert json.loads(row.payload)["message"]["text"] == "третье"  # not lost: kept, encrypted
+    assert inbox.backlog().count == 0

@@ -27,7 +27,7 @@ from datetime import datetime
 from django.conf import settings
 from django.core.cache import cache
 from django.db import InterfaceError, OperationalError, connection, transaction
-from django.db.models import Count, Min
+from django.db.models import Count, F, Min
 from django.utils import timezone
 
 from hotline import crypto
@@ -41,6 +41,12 @@ WAKE_KEY = "telegram:inbox:wake"
 BATCH = 200  # pending ids read per query; each is then handled in its own transaction
 POLL_INTERVAL_SECONDS = 0.05
 DRAIN_LIMIT_SECONDS = 30.0  # a drain hands over to a fresh task after this long
+MAX_ATTEMPTS = 5  # database errors applying one update before it is given up (see process_one)
+
+
+class RetryLater(Exception):
+    """Applying one update met a database error while the database answers: a later drain
+    tries it again; this drain goes on with the others."""
 
 
 def accept(update_id: int, kind: str, body: str) -> bool:
@@ -51,8 +57,8 @@ def accept(update_id: int, kind: str, body: str) -> bool:
     received_at = TelegramUpdate._meta.get_field("received_at").get_db_prep_value(timezone.now(), connection)
     with connection.cursor() as cursor:
         cursor.execute(
-            f"INSERT INTO {table} (update_id, kind, received_at, payload, result) "  # noqa: S608 - our table name
-            "VALUES (%s, %s, %s, %s, '') ON CONFLICT (update_id) DO NOTHING RETURNING id",
+            f"INSERT INTO {table} (update_id, kind, received_at, payload, result, attempts) "  # noqa: S608 - ours
+            "VALUES (%s, %s, %s, %s, '', 0) ON CONFLICT (update_id) DO NOTHING RETURNING id",
             [update_id, kind, received_at, crypto.encrypt(body)],
         )
         stored = cursor.fetchone() is not None
@@ -82,13 +88,19 @@ def process_pending(*, poll_seconds: float = 0.0) -> list[Outcome]:
     handled exactly once. Returns what each update this drain handled became."""
     started = time.monotonic()
     outcomes: list[Outcome] = []
+    later: set[int] = set()  # met a database error in this drain: left to the next one
     while True:
         pending = list(
-            TelegramUpdate.objects.filter(processed_at__isnull=True).order_by("id").values_list("id", flat=True)[:BATCH]
+            TelegramUpdate.objects.filter(processed_at__isnull=True).exclude(pk__in=later)
+            .order_by("id").values_list("id", flat=True)[:BATCH]
         )
         progressed = False
         for pk in pending:
-            outcome = process_one(pk)
+            try:
+                outcome = process_one(pk)
+            except RetryLater:
+                later.add(pk)
+                continue
             if outcome is not None:
                 outcomes.append(outcome)
                 progressed = True
@@ -113,12 +125,58 @@ def process_one(pk: int) -> Outcome | None:
 
     A bug in handling an update must not block the ones behind it: the failure is logged (by
     update id only), a placeholder request keeps the person in the queue where possible, and
-    the update is marked handled. Only an unreachable database leaves it pending, for later."""
+    the update is marked handled. A database error (a deadlock with an operator's action, a
+    timeout) is counted on the row and the update left to a later drain (RetryLater); after
+    MAX_ATTEMPTS it is given up like a bug. Only an unreachable database stops the drain: the
+    error propagates and the update stays pending."""
+    try:
+        return _apply_stored(pk)
+    except (OperationalError, InterfaceError) as exc:
+        attempts = _count_attempt(pk)  # raises again when the database cannot be reached
+        if attempts < MAX_ATTEMPTS:
+            logger.warning(
+                "telegram update row=%s not applied (%s), attempt %s of %s", pk, type(exc).__name__, attempts,
+                MAX_ATTEMPTS,
+            )
+            raise RetryLater(pk) from exc
+        logger.error("telegram update row=%s given up after %s database errors (%s)", pk, attempts, type(exc).__name__)
+        return _give_up(pk)
+
+
+def _count_attempt(pk: int) -> int:
+    TelegramUpdate.objects.filter(pk=pk).update(attempts=F("attempts") + 1)
+    return TelegramUpdate.objects.filter(pk=pk).values_list("attempts", flat=True).first() or 0
+
+
+def _give_up(pk: int) -> Outcome | None:
+    """Mark an update that keeps failing as failed, keeping a placeholder request if that can
+    be stored; if not, its (encrypted) payload stays on the row, so its words are not lost."""
     with transaction.atomic():
-        row = (
-            TelegramUpdate.objects.select_for_update(skip_locked=True)
-            .filter(pk=pk, processed_at__isnull=True).only("id", "update_id", "kind", "payload").first()
+        row = _locked(pk)
+        if row is None:
+            return None
+        try:
+            with transaction.atomic():
+                outcome = _fallback(row)
+        except (OperationalError, InterfaceError):
+            outcome = Outcome("failed")
+        kept = outcome.message_id is not None
+        TelegramUpdate.objects.filter(pk=pk).update(
+            processed_at=timezone.now(), result="failed", **({"payload": None} if kept else {}),
         )
+    return outcome
+
+
+def _locked(pk: int) -> TelegramUpdate | None:
+    return (
+        TelegramUpdate.objects.select_for_update(skip_locked=True)
+        .filter(pk=pk, processed_at__isnull=True).only("id", "update_id", "kind", "payload").first()
+    )
+
+
+def _apply_stored(pk: int) -> Outcome | None:
+    with transaction.atomic():
+        row = _locked(pk)
         if row is None:
             return None
         try:
