@@ -14,6 +14,7 @@ import threading
 import time
 from datetime import timedelta
 
+import psycopg
 import pytest
 import redis
 import time_machine
@@ -43,6 +44,13 @@ def text_update(chat_id: int, text: str, *, chat_type: str = "private") -> dict:
         "message_id": n, "date": int(time.time()), "text": text,
         "from": {"id": chat_id, "is_bot": False, "first_name": "A"}, "chat": {"id": chat_id, "type": chat_type},
     }}
+
+
+def another_connection() -> psycopg.Connection:
+    """A second session on the test database, outside Django (sees only committed data)."""
+    params = connection.settings_dict
+    return psycopg.connect(host=params["HOST"] or "127.0.0.1", port=params["PORT"] or 5432, user=params["USER"],
+                           dbname=params["NAME"])
 
 
 def store(update: dict) -> bool:
@@ -147,11 +155,7 @@ def test_accept_commits_before_the_wake_up():
     update = text_update(7008, "сразу")
     assert store(update) is True
     assert store(update) is False  # the same update_id again: nothing stored
-    other = connection.settings_dict.copy()
-    import psycopg
-
-    with psycopg.connect(host=other["HOST"] or "127.0.0.1", port=other["PORT"] or 5432, user=other["USER"],
-                         dbname=other["NAME"]) as conn:
+    with another_connection() as conn:
         seen = conn.execute("SELECT count(*) FROM hotline_telegramupdate WHERE update_id = %s",
                             [update["update_id"]]).fetchone()[0]
     assert seen == 1
@@ -162,17 +166,13 @@ def test_a_database_error_on_one_update_is_retried_later_and_given_up_at_the_lim
     """A real lock timeout (another transaction holds the person's case) is such an error: the
     drain goes on with the others, a later drain applies the update, and one that keeps failing
     is given up, its encrypted words kept on the row, so it can never block the inbox."""
-    import psycopg
-
     store(text_update(7101, "первое"))
     inbox.process_pending()
     case = Case.objects.get()
     held, other = text_update(7101, "второе"), text_update(7102, "другой человек")
     store(held)
     store(other)
-    params = connection.settings_dict
-    with psycopg.connect(host=params["HOST"] or "127.0.0.1", port=params["PORT"] or 5432, user=params["USER"],
-                         dbname=params["NAME"]) as holder:
+    with another_connection() as holder:
         holder.execute("SELECT 1 FROM hotline_case WHERE id = %s FOR UPDATE", [case.pk])
         holder.execute("SELECT 1 FROM hotline_contact WHERE id = %s FOR UPDATE", [case.contact_id])
         with connection.cursor() as cursor:
@@ -188,8 +188,7 @@ def test_a_database_error_on_one_update_is_retried_later_and_given_up_at_the_lim
     monkeypatch.setattr(inbox, "MAX_ATTEMPTS", 2)
     stuck = text_update(7101, "третье")
     store(stuck)
-    with psycopg.connect(host=params["HOST"] or "127.0.0.1", port=params["PORT"] or 5432, user=params["USER"],
-                         dbname=params["NAME"]) as holder:
+    with another_connection() as holder:
         holder.execute("SELECT 1 FROM hotline_contact WHERE id = %s FOR UPDATE", [case.contact_id])
         assert inbox.process_pending() == []  # attempt 1: left for later
         assert [o.result for o in inbox.process_pending()] == ["failed"]  # attempt 2: given up
