@@ -9,8 +9,8 @@ not already hold n cases. The data is synthetic: no real identifier, name or tex
 Shape of the n cases (by id modulo 100, so every kind is spread over the whole table, the
 worst case for a sweep that must touch its rows):
 
-    0-9    waiting more than SLA_HOURS and not flagged yet      (the sweep flags these;
-           at risk too unless load(at_risk_flagged=True))
+    0-9    waiting more than SLA_HOURS and not flagged yet      (the sweep flags these overdue;
+           load(at_risk_flagged=True): flagged at risk by earlier sweeps)
     10-11  waiting more than SLA_HOURS, flagged by earlier sweeps
     12-14  waiting between SLA_WARNING_HOURS and SLA_HOURS, not flagged yet
     15-29  waiting less than SLA_WARNING_HOURS
@@ -108,7 +108,7 @@ FROM generate_series(1, %(n)s) AS g;
 
 INSERT INTO hotline_case (
     id, contact_id, channel, language, stage, close_reason, stage_before_close, owner_id, received_at,
-    last_request_at, assigned_at, first_response_at, first_responder_id, awaiting_since, at_risk_since, overdue_since,
+    last_request_at, assigned_at, first_response_at, first_responder_id, awaiting_since,
     closed_at, surrendered_at, surrender_place, reward_state, reward_paid_at, triage, updated_at
 )
 SELECT
@@ -116,7 +116,7 @@ SELECT
     CASE WHEN stage = 'closed' THEN 'withdrew' ELSE '' END,
     CASE WHEN stage = 'closed' THEN 'in_contact' ELSE '' END,
     owner, received, received, CASE WHEN owner IS NULL THEN NULL ELSE received + interval '5 minutes' END,
-    answered, CASE WHEN answered IS NOT NULL THEN owner END, waiting, at_risk, overdue,
+    answered, CASE WHEN answered IS NOT NULL THEN owner END, waiting,
     CASE WHEN k >= {ANSWERED} THEN received + interval '3 days' END,
     CASE WHEN stage = 'surrendered' THEN received + interval '3 days' END,
     CASE WHEN stage = 'surrendered' THEN %(tok_place)s ELSE %(tok_empty)s END,
@@ -124,11 +124,7 @@ SELECT
 FROM (
     SELECT g, k, waiting, received, stage,
         CASE WHEN stage = 'new' THEN NULL ELSE %(first_owner)s + g %% %(owners)s END AS owner,
-        CASE WHEN k >= {WAITING} THEN received + interval '2 hours' END AS answered,
-        CASE WHEN k >= %(first_at_risk_flagged)s AND k < {OVERDUE_FLAGGED}
-             THEN waiting + interval '1 hour' * %(warning_hours)s END AS at_risk,
-        CASE WHEN k >= {OVERDUE_DUE} AND k < {OVERDUE_FLAGGED}
-             THEN waiting + interval '1 hour' * %(sla_hours)s END AS overdue
+        CASE WHEN k >= {WAITING} THEN received + interval '2 hours' END AS answered
     FROM (
         SELECT g, k, waiting,
             COALESCE(waiting, %(now)s - make_interval(secs => 86400 * (4 + (g::bigint * 7919) %% 361))) AS received,
@@ -182,11 +178,16 @@ CROSS JOIN LATERAL (VALUES
      COALESCE(c.first_response_at, c.received_at + interval '1 minute'))
 ) AS e(actor, kind, at);
 
--- The flags already set by earlier sweeps have their events too.
+-- The flags set by earlier sweeps: an event per wait and threshold (hotline.sla).
 INSERT INTO hotline_caseevent (case_id, actor_id, kind, data, created_at, sla_wait)
 SELECT id, NULL, f.kind, '{{}}'::jsonb, f.at, awaiting_since
 FROM hotline_case
-CROSS JOIN LATERAL (VALUES ('at_risk', at_risk_since), ('overdue', overdue_since)) AS f(kind, at)
+CROSS JOIN LATERAL (VALUES
+    ('at_risk', CASE WHEN id %% 100 >= %(first_at_risk_flagged)s AND id %% 100 < {OVERDUE_FLAGGED}
+                     THEN awaiting_since + interval '1 hour' * %(warning_hours)s END),
+    ('overdue', CASE WHEN id %% 100 >= {OVERDUE_DUE} AND id %% 100 < {OVERDUE_FLAGGED}
+                     THEN awaiting_since + interval '1 hour' * %(sla_hours)s END)
+) AS f(kind, at)
 WHERE f.at IS NOT NULL;
 """
 

@@ -4,8 +4,10 @@ from typing import Any
 
 from django.contrib import admin
 from django.http import HttpRequest
+from django.utils.translation import gettext_lazy as _
 
 from .models import CannedReply, Case, CaseEvent, EquipmentType, Notification
+from .sla import SLA_STATE_LABELS, sla_state
 
 
 @admin.register(EquipmentType)
@@ -31,11 +33,16 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 class CaseAdmin(ReadOnlyAdmin):
     # Personal data is left out on purpose (the contact, where they crossed, their answers):
     # reading it is for the case page, which checks access and records the read.
-    list_display = ["id", "stage", "channel", "language", "owner", "received_at", "awaiting_since", "overdue_since"]
+    list_display = ["id", "stage", "channel", "language", "owner", "received_at", "awaiting_since", "sla"]
     list_filter = ["stage", "channel", "language", "reward_state"]
     exclude = ["contact", "triage", "surrender_place"]
     list_select_related = ["owner"]
     show_full_result_count = False
+
+    @admin.display(description=_("SLA"))
+    def sla(self, case: Case) -> str:
+        state = sla_state(case.awaiting_since if case.closed_at is None else None)
+        return str(SLA_STATE_LABELS[state]) if state else ""
 
 
 @admin.register(CaseEvent)

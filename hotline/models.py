@@ -104,10 +104,10 @@ class Case(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+",
         verbose_name=_("first responder"),
     )
-    # The SLA clock: set by the first unanswered request, cleared by a human answer.
+    # The SLA clock: set by the first unanswered request, cleared by a human answer. Whether a
+    # case is at risk or overdue is read from it and the time (hotline.sla.sla_state); the
+    # sweep records each crossing as a timeline event, never on this row (see hotline/sla.py).
     awaiting_since = models.DateTimeField(null=True, blank=True, verbose_name=_("awaiting since"))
-    at_risk_since = models.DateTimeField(null=True, blank=True, verbose_name=_("at risk since"))
-    overdue_since = models.DateTimeField(null=True, blank=True, verbose_name=_("overdue since"))
     closed_at = models.DateTimeField(
         null=True, blank=True, help_text=_("Closed or surrendered."), verbose_name=_("closed at"),
     )
@@ -139,15 +139,13 @@ class Case(models.Model):
             ),
             # Open cases, longest wait first and then those not waiting (NULLs last), in the
             # queue's order: the SLA sweep (waits older than a threshold), the overdue list and
-            # the supervisors' queue of all open cases. No index names the flag columns
-            # (at_risk_since, overdue_since), in a key or a condition, so the sweep's UPDATE can
-            # be HOT (with the table's fillfactor, migration 0006): it writes no index entry.
+            # the supervisors' queue of all open cases.
             models.Index(
                 fields=["awaiting_since", "received_at"], name="case_open_wait_idx",
                 condition=Q(closed_at__isnull=True),
             ),
             # Cases received in a period; the dashboard's figures read only these columns, so
-            # PostgreSQL answers them with an index-only scan (none of them is a flag column).
+            # PostgreSQL answers them with an index-only scan.
             models.Index(
                 fields=["received_at"], name="case_received_idx",
                 include=["first_response_at", "first_responder", "channel", "language", "stage", "stage_before_close"],
@@ -278,8 +276,13 @@ class CaseEvent(models.Model):
     # No single-column FK indexes: event_case_time_idx and event_actor_time_idx lead with these
     # columns and serve the same lookups, and every index costs each event written (the sweep
     # writes one per flagged case).
+    # The case is checked by the database without a foreign-key constraint (migration 0015):
+    # a statement trigger checks every event's case exists, and cases can be neither deleted nor
+    # renumbered. A constraint would lock every referenced case row, one by one: at a million
+    # cases, the sweep's 130,000 events spent more time in those locks than in everything else.
     case = models.ForeignKey(
-        Case, on_delete=models.CASCADE, related_name="events", verbose_name=_("case"), db_index=False,
+        Case, on_delete=models.PROTECT, related_name="events", verbose_name=_("case"), db_index=False,
+        db_constraint=False,
     )
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+",

@@ -78,7 +78,7 @@ def filter_cases(cases: QuerySet[Case], filters: QueueFilters | None) -> QuerySe
         cases = cases.filter(language=filters.language)
     if filters.overdue:
         limit = timezone.now() - timedelta(hours=settings.SLA_HOURS)
-        cases = cases.filter(Q(overdue_since__isnull=False) | Q(awaiting_since__lte=limit))
+        cases = cases.filter(awaiting_since__lte=limit)
     if filters.number is not None:
         cases = cases.filter(pk=filters.number)
     return cases
@@ -140,14 +140,16 @@ def team(actor: Actor) -> list[TeamRow]:
     """Every operator with their shift, capacity and open cases: for supervisors."""
     if not is_supervisor(actor):
         return []
+    overdue_cut = timezone.now() - timedelta(hours=settings.SLA_HOURS)
     profiles = (
         OperatorProfile.objects.filter(user__in=workers())
         .select_related("user").prefetch_related("languages")
         .annotate(
             active=Count("user__cases", filter=Q(user__cases__closed_at__isnull=True), distinct=True),
+            # Overdue by the clock, as everywhere else (hotline.sla).
             overdue=Count(
                 "user__cases",
-                filter=Q(user__cases__closed_at__isnull=True, user__cases__overdue_since__isnull=False),
+                filter=Q(user__cases__closed_at__isnull=True, user__cases__awaiting_since__lte=overdue_cut),
                 distinct=True,
             ),
         )

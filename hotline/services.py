@@ -345,12 +345,11 @@ def _take_if_unowned(case: Case, actor: User, at: datetime) -> None:
 
 
 def _record_human_answer(case: Case, at: datetime, actor: User) -> dict[str, Any]:
-    """A human answered: the wait and its flags end; the first answer is the first response."""
+    """A human answered: the wait ends, and with it its flags (hotline.sla reads them from the
+    wait); the first answer is the first response."""
     waited = (at - case.awaiting_since).total_seconds() if case.awaiting_since else None
     case.awaiting_since = None
-    case.at_risk_since = None
-    case.overdue_since = None
-    fields = ["awaiting_since", "at_risk_since", "overdue_since", "updated_at"]
+    fields = ["awaiting_since", "updated_at"]
     if case.first_response_at is None:
         case.first_response_at = at
         case.first_responder = actor
@@ -575,11 +574,10 @@ def case_record_surrender(
     case.surrendered_at = surrendered_at
     case.surrender_place = place[:200]
     case.closed_at = now
-    case.awaiting_since = case.at_risk_since = case.overdue_since = None
+    case.awaiting_since = None
     case.reward_state = RewardState.DUE if total > 0 else RewardState.NONE
     case.save(update_fields=[
-        "stage", "surrendered_at", "surrender_place", "closed_at", "awaiting_since", "at_risk_since",
-        "overdue_since", "reward_state", "updated_at",
+        "stage", "surrendered_at", "surrender_place", "closed_at", "awaiting_since", "reward_state", "updated_at",
     ])
     _event(
         case, EventKind.SURRENDERED, actor, now, items={str(t.pk): q for t, q in rows},
@@ -629,10 +627,9 @@ def case_close(*, actor: User, case_id: int, reason: str, comment: str = "") -> 
     case.stage = Stage.CLOSED
     case.close_reason = reason
     case.closed_at = now
-    case.awaiting_since = case.at_risk_since = case.overdue_since = None
+    case.awaiting_since = None
     case.save(update_fields=[
-        "stage", "stage_before_close", "close_reason", "closed_at", "awaiting_since", "at_risk_since",
-        "overdue_since", "updated_at",
+        "stage", "stage_before_close", "close_reason", "closed_at", "awaiting_since", "updated_at",
     ])
     # The comment is free text that may name the person: it is kept as an internal note
     # (encrypted, erased by retention), never in the immutable event.

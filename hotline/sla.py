@@ -1,24 +1,29 @@
-"""The 24-hour promise: flag every case whose wait passed a threshold, in a few statements.
+"""The 24-hour promise: every wait past a threshold is seen at once and recorded once.
 
-Set-based and idempotent; the number of statements never depends on the number of cases.
+A case is at risk or overdue by the clock: its wait (`awaiting_since`, the first unanswered
+request) is older than SLA_WARNING_HOURS or SLA_HOURS (`sla_state`). Nothing has to run for
+that to be true, so the queue, the header, the dashboard and the overdue list show a wait the
+moment it passes a threshold, even while the sweep is down.
 
-PostgreSQL (production): one statement flags both thresholds. An UPDATE driven by the
-partial index `case_open_wait_idx` (open cases by `awaiting_since`) marks the cases and
-RETURNs them to an INSERT that writes their timeline events. No index mentions the flag
-columns and the table keeps free room on each page (migration 0006), so flagging a case is a
-HOT update that touches no index; the sweep's cost is then mostly the events it writes. Two sweeps at once are
-serialised by a transaction-level advisory lock, so the later one finds nothing left to
-flag (and the two can never deadlock on case rows). A human answer committed while the
-sweep runs either happens first (the UPDATE re-checks the row and skips it) or waits for the
-sweep's commit and then clears the flag it set.
+The sweep records it and tells supervisors. For each wait past a threshold it writes one
+timeline event (kind at_risk or overdue, `sla_wait` = the wait's start): that event is the
+flag. A wait is due for a flag when it is past the threshold and has no such event; the unique
+constraint `event_one_flag_per_wait` makes a second one impossible. A human answer ends the
+wait (services.py clears `awaiting_since`), so it clears the flag too; a new request starts a
+new wait, which is flagged anew.
 
-SQLite (the embedded default) and any other database: per threshold, an INSERT ... SELECT
-writes the events of the cases about to be flagged, then an UPDATE with the same condition
-flags them. SQLite runs one write transaction at a time (`transaction_mode` IMMEDIATE takes
-the lock at BEGIN), so both statements see the same rows.
+The sweep writes nothing on case rows and takes no lock on them: an UPDATE of the flagged
+cases, then the foreign-key check of each event (a row lock per case), cost four times what the
+events themselves cost at a million cases (docs/notes/sweep.md). The case of an event is checked
+by a statement trigger instead (migration 0015).
 
-Whatever the path, the unique constraint `event_one_flag_per_wait` makes a second event
-for the same wait and threshold impossible (ON CONFLICT DO NOTHING).
+PostgreSQL (production): one INSERT ... SELECT ... WHERE NOT EXISTS, under a transaction-level
+advisory lock. Two sweeps at once: the later one takes its snapshot after the first one
+committed, and finds nothing left. A human answer committed while a sweep runs is not seen by
+it: the event says the wait was past its threshold at the sweep's time, which it was.
+
+SQLite (the embedded default) and any other database: the same INSERT per threshold. SQLite runs
+one write transaction at a time (`transaction_mode` IMMEDIATE takes the lock at BEGIN).
 """
 
 from __future__ import annotations
@@ -30,12 +35,14 @@ from typing import Any
 from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
-from .models import Case, CaseEvent, EventKind, Notification
+from .models import SLA_FLAG_KINDS, Case, CaseEvent, EventKind, Notification
 
 # Key of the PostgreSQL advisory lock held by a running sweep (any constant unique to it).
 SWEEP_LOCK_KEY = 0x534C_4153  # "SLAS"
 SWEEP_LINK = "/?overdue=1"
+SLA_STATE_LABELS = {"overdue": _("Overdue"), "at_risk": _("At risk")}
 
 
 @dataclass(frozen=True)
@@ -48,63 +55,83 @@ def sla_deadline(awaiting_since: datetime) -> datetime:
     return awaiting_since + timedelta(hours=settings.SLA_HOURS)
 
 
+def sla_warning(awaiting_since: datetime) -> datetime:
+    return awaiting_since + timedelta(hours=settings.SLA_WARNING_HOURS)
+
+
+def sla_state(awaiting_since: datetime | None, now: datetime | None = None) -> str | None:
+    """"overdue", "at_risk" or None (not waiting, or within the warning threshold).
+
+    Pass None for a closed case: closed cases never flag."""
+    if awaiting_since is None:
+        return None
+    now = now or timezone.now()
+    if now >= sla_deadline(awaiting_since):
+        return "overdue"
+    if settings.SLA_WARNING_HOURS < settings.SLA_HOURS and now >= sla_warning(awaiting_since):
+        return "at_risk"
+    return None
+
+
+def sla_crossings(awaiting_since: datetime | None, now: datetime | None = None) -> dict[str, datetime | None]:
+    """When the current wait became at risk and overdue (None: not yet, or not waiting)."""
+    now = now or timezone.now()
+    crossings: dict[str, datetime | None] = {"at_risk_since": None, "overdue_since": None}
+    if awaiting_since is not None:
+        moments = {"at_risk_since": sla_warning(awaiting_since), "overdue_since": sla_deadline(awaiting_since)}
+        crossings = {key: moment if now >= moment else None for key, moment in moments.items()}
+    return crossings
+
+
 def _tables() -> tuple[str, str]:
     quote = connection.ops.quote_name
     return quote(Case._meta.db_table), quote(CaseEvent._meta.db_table)
 
 
-def _thresholds(now: datetime) -> list[tuple[str, str, datetime, datetime | None]]:
-    """(flag column, event kind, cutoff, floor) for each threshold in force, warning first.
+def _thresholds(now: datetime) -> list[tuple[str, datetime, datetime | None]]:
+    """(event kind, cutoff, floor) for each threshold in force, warning first.
 
     The warning's floor is the overdue cutoff: a wait already past the SLA when a sweep first
     sees it (the sweep was down, or the request arrived late) is flagged overdue only. A
     warning then would warn of nothing, and would double the events of a backlog."""
     overdue_cutoff = now - timedelta(hours=settings.SLA_HOURS)
-    thresholds: list[tuple[str, str, datetime, datetime | None]] = []
+    thresholds: list[tuple[str, datetime, datetime | None]] = []
     if settings.SLA_WARNING_HOURS < settings.SLA_HOURS:
         warning_cutoff = now - timedelta(hours=settings.SLA_WARNING_HOURS)
-        thresholds.append(("at_risk_since", EventKind.AT_RISK.value, warning_cutoff, overdue_cutoff))
-    thresholds.append(("overdue_since", EventKind.OVERDUE.value, overdue_cutoff, None))
+        thresholds.append((EventKind.AT_RISK.value, warning_cutoff, overdue_cutoff))
+    thresholds.append((EventKind.OVERDUE.value, overdue_cutoff, None))
     return thresholds
 
 
-def _due(column: str, cutoff: Any, floor: Any) -> tuple[str, list[Any]]:
-    """The cases a threshold flags, with its parameters. A range of `case_open_wait_idx`, so
-    the index serves it."""
-    sql = f"closed_at IS NULL AND awaiting_since IS NOT NULL AND {column} IS NULL AND awaiting_since <= %s"
-    if floor is None:
-        return f"({sql})", [cutoff]
-    return f"({sql} AND awaiting_since > %s)", [cutoff, floor]
+def _due_flags(kind: str, now: Any, cutoff: Any, floor: Any) -> tuple[str, list[Any]]:
+    """SELECT the events of one threshold: open cases whose wait passed it and has no such flag.
+
+    A range of `case_open_wait_idx`; the flags are probed in `event_one_flag_per_wait` (the
+    repeated kind condition is that index's own, so the planner may use it)."""
+    cases, events = _tables()
+    flag_kinds = ", ".join(f"'{k.value}'" for k in SLA_FLAG_KINDS)
+    empty = "'{}'::jsonb" if connection.vendor == "postgresql" else "'{}'"
+    sql = (
+        f"SELECT c.id, %s, {empty}, %s, c.awaiting_since FROM {cases} AS c "  # noqa: S608 (names are ours)
+        "WHERE c.closed_at IS NULL AND c.awaiting_since <= %s"
+        + ("" if floor is None else " AND c.awaiting_since > %s")
+        + f" AND NOT EXISTS (SELECT 1 FROM {events} AS e WHERE e.case_id = c.id AND e.kind IN ({flag_kinds})"  # noqa: S608
+        " AND e.kind = %s AND e.sla_wait = c.awaiting_since)"
+    )
+    return sql, [kind, now, cutoff, *([] if floor is None else [floor]), kind]
 
 
 def postgresql_sweep_statement(now: datetime) -> tuple[str, list[Any]]:
-    """One statement: flag the due cases, write one event per case and threshold, count them.
-
-    A case is returned as newly flagged for a threshold when the UPDATE set that flag to `now`.
-    """
-    cases, events = _tables()
-    thresholds = _thresholds(now)
-    due = [(column, *_due(column, cutoff, floor)) for column, _, cutoff, floor in thresholds]
-    sets = [f"{column} = CASE WHEN {sql} THEN %s ELSE {column} END" for column, sql, _ in due]
-    set_params = [p for _, _, params in due for p in (*params, now)]
-    where = " OR ".join(sql for _, sql, _ in due)
-    where_params = [p for _, _, params in due for p in params]
-    returning = ", ".join(f"{column} = %s AS {column}_new" for column, *_ in thresholds)
-    returning_params = [now for _ in thresholds]
-    inserts = " UNION ALL ".join(
-        f"SELECT id, %s, '{{}}'::jsonb, %s, awaiting_since FROM flagged WHERE {column}_new"  # noqa: S608
-        for column, *_ in thresholds
-    )
-    insert_params = [p for _, kind, *_ in thresholds for p in (kind, now)]
-    counts = ", ".join(f"count(*) FILTER (WHERE {column}_new)" for column, *_ in thresholds)
+    """One statement: write the due flags of every threshold and count them by kind."""
+    _, events = _tables()
+    selects = [_due_flags(kind, now, cutoff, floor) for kind, cutoff, floor in _thresholds(now)]
+    counts = ", ".join(f"count(*) FILTER (WHERE kind = '{kind}')" for kind, _, _ in _thresholds(now))
     sql = (
-        f"WITH flagged AS (UPDATE {cases} SET {', '.join(sets)} WHERE {where} "  # noqa: S608 (names are ours)
-        f"RETURNING id, awaiting_since, {returning}), "
-        f"written AS (INSERT INTO {events} (case_id, kind, data, created_at, sla_wait) {inserts} "
-        "ON CONFLICT DO NOTHING) "
-        f"SELECT {counts} FROM flagged"
+        f"WITH written AS (INSERT INTO {events} (case_id, kind, data, created_at, sla_wait) "  # noqa: S608
+        + " UNION ALL ".join(select for select, _ in selects)
+        + f" RETURNING kind) SELECT {counts} FROM written"  # noqa: S608
     )
-    return sql, set_params + where_params + returning_params + insert_params
+    return sql, [p for _, params in selects for p in params]
 
 
 def _sweep_postgresql(now: datetime) -> dict[str, int]:
@@ -113,38 +140,31 @@ def _sweep_postgresql(now: datetime) -> dict[str, int]:
         cursor.execute("SELECT pg_advisory_xact_lock(%s)", [SWEEP_LOCK_KEY])
         cursor.execute(sql, params)
         counts = cursor.fetchone()
-    return {column: count for (column, *_), count in zip(_thresholds(now), counts, strict=True)}
+    return {kind: count for (kind, *_), count in zip(_thresholds(now), counts, strict=True)}
 
 
 def _sweep_portable(now: datetime) -> dict[str, int]:
-    """Events first, then flags, under the same condition: right when writers are serialised."""
-    cases, events = _tables()
+    _, events = _tables()
     adapt = connection.ops.adapt_datetimefield_value  # SQLite stores naive UTC text
     flagged = {}
     with connection.cursor() as cursor:
-        for column, kind, cutoff, floor in _thresholds(now):
-            due, params = _due(column, adapt(cutoff), None if floor is None else adapt(floor))
-            cursor.execute(
-                f"INSERT INTO {events} (case_id, kind, data, created_at, sla_wait) "  # noqa: S608
-                f"SELECT id, %s, '{{}}', %s, awaiting_since FROM {cases} WHERE {due} "
-                "ON CONFLICT DO NOTHING",
-                [kind, adapt(now), *params],
-            )
-            cursor.execute(f"UPDATE {cases} SET {column} = %s WHERE {due}", [adapt(now), *params])  # noqa: S608
-            flagged[column] = cursor.rowcount
+        for kind, cutoff, floor in _thresholds(now):
+            select, params = _due_flags(kind, adapt(now), adapt(cutoff), None if floor is None else adapt(floor))
+            cursor.execute(f"INSERT INTO {events} (case_id, kind, data, created_at, sla_wait) {select}", params)
+            flagged[kind] = cursor.rowcount
     return flagged
 
 
 @transaction.atomic
 def sla_sweep(now: datetime | None = None) -> SweepResult:
-    """Flag cases at risk (SLA_WARNING_HOURS) and overdue (SLA_HOURS); tell supervisors once.
+    """Flag waits at risk (SLA_WARNING_HOURS) and overdue (SLA_HOURS); tell supervisors once.
 
     Safe to run at any moment, twice, or on several workers at once: each wait is flagged
-    once per threshold, with one event. The supervisors' chat message is queued after commit.
+    once per threshold, by one event. The supervisors' chat message is queued after commit.
     """
     now = now or timezone.now()
     flagged = _sweep_postgresql(now) if connection.vendor == "postgresql" else _sweep_portable(now)
-    result = SweepResult(at_risk=flagged.get("at_risk_since", 0), overdue=flagged["overdue_since"])
+    result = SweepResult(at_risk=flagged.get(EventKind.AT_RISK.value, 0), overdue=flagged[EventKind.OVERDUE.value])
     if result.overdue or result.at_risk:
         _notify(result, now)
     return result

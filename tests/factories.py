@@ -92,3 +92,14 @@ def seed_data_migration_rows() -> None:
     importlib.import_module("operators.migrations.0002_roles_and_languages").seed(django_apps, None)
     importlib.import_module("hotline.migrations.0002_seed_equipment").seed(django_apps, None)
 
+
+
+def current_flags(case: Case) -> tuple[datetime | None, datetime | None]:
+    """When the sweep flagged the case's current wait at risk, and overdue (None: not flagged).
+
+    The flags are timeline events of the wait (hotline.sla), not columns of the case."""
+    flagged = dict(
+        case.events.filter(kind__in=["at_risk", "overdue"], sla_wait=case.awaiting_since)
+        .values_list("kind", "created_at")
+    ) if case.awaiting_since else {}
+    return flagged.get("at_risk"), flagged.get("overdue")

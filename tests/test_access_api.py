@@ -3,7 +3,10 @@ lists, constant queries, documented in the OpenAPI schema."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
+from django.conf import settings
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
@@ -58,7 +61,9 @@ def test_filters_by_stage_channel_language_and_overdue(client, cases, supervisor
     assert _ids(client.get(LIST, {"channel": "phone"})) == set()
     assert _ids(client.get(LIST, {"language": "uk"})) == set()
     assert cases["waiting"].pk in _ids(client.get(LIST, {"language": "", "stage": "new"}))
-    Case.objects.filter(pk=cases["waiting"].pk).update(overdue_since=timezone.now())
+    assert _ids(client.get(LIST, {"overdue": "true"})) == set()
+    waited = timezone.now() - timedelta(hours=settings.SLA_HOURS)
+    Case.objects.filter(pk=cases["waiting"].pk).update(awaiting_since=waited)
     assert _ids(client.get(LIST, {"overdue": "true"})) == {cases["waiting"].pk}
     response = client.get(LIST, {"stage": "nonsense"})
     assert response.status_code == 400 and "stage" in response.json()

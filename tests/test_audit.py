@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 from django.contrib import admin
 from django.db import IntegrityError, connection, transaction
+from django.db.models import ProtectedError
 from django.test.utils import CaptureQueriesContext
 
 from hotline import services
@@ -136,9 +137,11 @@ def test_the_database_refuses_to_update_or_delete_an_event(operator):
         CaseEvent.objects.filter(pk=event.pk).update(data={"rewritten": True})
     with pytest.raises(IntegrityError, match="immutable"), transaction.atomic(), connection.cursor() as cursor:
         cursor.execute("DELETE FROM hotline_caseevent WHERE id = %s", [event.pk])
-    # Deleting a case would delete its events: refused as well.
-    with pytest.raises(IntegrityError, match="immutable"), transaction.atomic():
+    # Deleting a case would orphan its events: the ORM refuses, and so does the database.
+    with pytest.raises(ProtectedError), transaction.atomic():
         Case.objects.filter(pk=case.pk).delete()
+    with pytest.raises(IntegrityError, match="never deleted"), transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("DELETE FROM hotline_case WHERE id = %s", [case.pk])
     assert CaseEvent.objects.get(pk=event.pk).data == event.data
     # Adding events is what the product does all day.
     services.case_record_view(actor=operator, case=case)

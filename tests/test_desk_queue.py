@@ -310,7 +310,7 @@ def test_header_counts_waits_by_the_clock_among_the_cases_each_one_sees(client, 
         }
         for user, counts in expected.items():  # no sweep has run: nothing is flagged yet
             assert header_counts(user) == counts, user.username
-        assert Case.objects.filter(overdue_since__isnull=False).count() == 0
+        assert not CaseEvent.objects.filter(kind__in=["at_risk", "overdue"]).exists()
         sla_sweep()
         for user, counts in expected.items():  # flagged now: the same counts
             assert header_counts(user) == counts, user.username

@@ -14,7 +14,6 @@ import threading
 import time
 from datetime import timedelta
 
-import psycopg
 import pytest
 import redis
 import time_machine
@@ -24,6 +23,7 @@ from django.utils import timezone
 from hotline.celery import app
 from hotline.models import Case, Message, TelegramUpdate
 from hotline.telegram import inbox, intake
+from tests.sessions import another_connection
 
 pytestmark = [pytest.mark.django_db, pytest.mark.postgres]
 
@@ -44,13 +44,6 @@ def text_update(chat_id: int, text: str, *, chat_type: str = "private") -> dict:
         "message_id": n, "date": int(time.time()), "text": text,
         "from": {"id": chat_id, "is_bot": False, "first_name": "A"}, "chat": {"id": chat_id, "type": chat_type},
     }}
-
-
-def another_connection() -> psycopg.Connection:
-    """A second session on the test database, outside Django (sees only committed data)."""
-    params = connection.settings_dict
-    return psycopg.connect(host=params["HOST"] or "127.0.0.1", port=params["PORT"] or 5432, user=params["USER"],
-                           dbname=params["NAME"])
 
 
 def store(update: dict) -> bool:

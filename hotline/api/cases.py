@@ -8,6 +8,7 @@ case the caller may not see is a 404 like one that does not exist.
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from django.http import Http404
@@ -24,6 +25,7 @@ from hotline.access import case_for
 from hotline.errors import CaseNotFound
 from hotline.models import Case, Channel, Stage
 from hotline.selectors import QueueFilters, case_actions, case_conversation, case_list, case_timeline
+from hotline.sla import sla_crossings
 from operators.api_auth import VerifiedSessionAuthentication
 
 
@@ -39,6 +41,10 @@ class CaseOut(serializers.ModelSerializer):
 
     number = serializers.CharField(read_only=True)
     owner = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
+    # When the current wait passed each threshold (null: not yet, or not waiting): by the clock,
+    # as everywhere else (hotline.sla), so a client sees it whether the sweep ran or not.
+    at_risk_since = serializers.SerializerMethodField()
+    overdue_since = serializers.SerializerMethodField()
 
     class Meta:
         model = Case
@@ -48,6 +54,19 @@ class CaseOut(serializers.ModelSerializer):
             "overdue_since", "closed_at", "surrendered_at", "reward_state", "anonymised_at",
         ]
         read_only_fields = fields
+
+    @extend_schema_field(serializers.DateTimeField(allow_null=True))
+    def get_at_risk_since(self, case: Case) -> str | None:
+        return _moment(sla_crossings(case.awaiting_since)["at_risk_since"])
+
+    @extend_schema_field(serializers.DateTimeField(allow_null=True))
+    def get_overdue_since(self, case: Case) -> str | None:
+        return _moment(sla_crossings(case.awaiting_since)["overdue_since"])
+
+
+def _moment(value: datetime | None) -> str | None:
+    """Formatted as the model's datetimes are (time zone, ISO 8601)."""
+    return None if value is None else serializers.DateTimeField().to_representation(value)
 
 
 class ContactOut(serializers.Serializer):

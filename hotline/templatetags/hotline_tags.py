@@ -1,13 +1,12 @@
 """Template helpers for showing how long a case has waited against the SLA."""
 
-from datetime import timedelta
 from typing import Any
 
 from django import template
-from django.conf import settings
 from django.utils import timezone
 from django.utils.timesince import timesince, timeuntil
 
+from hotline import sla
 from hotline.models import Case
 
 register = template.Library()
@@ -19,11 +18,11 @@ def sla_state(case: Case) -> dict[str, Any]:
     if case.awaiting_since is None or case.closed_at is not None:
         return {"state": "idle"}
     now = timezone.now()
-    deadline = case.awaiting_since + timedelta(hours=settings.SLA_HOURS)
-    if case.overdue_since or now >= deadline:
+    deadline = sla.sla_deadline(case.awaiting_since)
+    state = sla.sla_state(case.awaiting_since, now)
+    if state == "overdue":
         return {"state": "overdue", "over": timesince(deadline, now) if now > deadline else ""}
-    warning = case.awaiting_since + timedelta(hours=settings.SLA_WARNING_HOURS)
-    return {"state": "risk" if (case.at_risk_since or now >= warning) else "ok", "left": timeuntil(deadline, now)}
+    return {"state": "risk" if state == "at_risk" else "ok", "left": timeuntil(deadline, now)}
 
 
 @register.filter

@@ -818,8 +818,8 @@ def main(argv: list[str] | None = None) -> int:
             failures.append(f"{repeated} waits flagged overdue more than once")
         cutoff = beats_stopped - timedelta(hours=SLA_HOURS, seconds=SWEEP_SECONDS + 2)
         long_waits = Case.objects.filter(closed_at__isnull=True, awaiting_since__lt=cutoff)
-        unflagged = long_waits.filter(Q(overdue_since__isnull=True) | ~Q(pk__in=CaseEvent.objects.filter(
-            kind="overdue", sla_wait=F("case__awaiting_since")).values("case_id"))).count()
+        unflagged = long_waits.exclude(pk__in=CaseEvent.objects.filter(
+            kind="overdue", sla_wait=F("case__awaiting_since")).values("case_id")).count()
         if unflagged:
             failures.append(f"{unflagged} cases waiting past the SLA are not flagged overdue once")
         out("overdue_events", CaseEvent.objects.filter(kind="overdue").count(), "events")
