@@ -184,6 +184,25 @@ class Case(models.Model):
         return self.stage in OPEN_STAGES
 
 
+class CaseStageCount(models.Model):
+    """How many cases are in each stage, as a ledger of changes: a stage's count is the sum of
+    its rows.
+
+    Written by PostgreSQL triggers on `hotline_case` (migration 0015_dashboard_stage_counts),
+    so every writer is counted, the services, bulk updates and raw SQL alike. Every change only
+    INSERTs rows: writers never wait on each other or deadlock over a shared counter row.
+    `stage_counts.compact()` (periodic) folds the rows into one per stage. The dashboard's
+    "all cases by stage now" reads these few rows instead of counting a million index entries.
+    Not used on SQLite (no triggers there): the embedded database counts the cases.
+    """
+
+    stage = models.CharField(max_length=16, choices=Stage.choices)
+    n = models.BigIntegerField()
+
+    def __str__(self) -> str:
+        return f"{self.stage} {self.n:+d}"
+
+
 class Direction(models.TextChoices):
     INBOUND = "inbound", _("Inbound")
     OUTBOUND = "outbound", _("Outbound")
