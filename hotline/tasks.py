@@ -2,7 +2,7 @@
 
 from celery import shared_task
 
-from . import delivery, sla, stage_counts
+from . import case_counts, delivery, sla
 
 
 @shared_task(ignore_result=True)
@@ -86,6 +86,6 @@ def auto_assign_sweep_task() -> int:
 
 
 @shared_task(ignore_result=True)
-def stage_counts_compact_task() -> int:
-    """Periodic: fold the ledger of cases per stage (hotline/stage_counts.py) into a row per stage."""
-    return stage_counts.compact()
+def case_counts_compact_task() -> int:
+    """Periodic: fold the ledger of case counts (hotline/case_counts.py) into a row per key."""
+    return case_counts.compact()
