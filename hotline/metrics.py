@@ -183,6 +183,13 @@ _GROUPS = {
 }
 
 
+# Read apart: each case is added to a table per operator and a table per day, and to one table
+# per (channel, language, stage, stage before closing): a few hundred groups, from which the
+# overall, per channel, per language and funnel tables are rolled up.
+_READ_APART = ("first_responder", "bucket")
+_ROLLED_UP = ("overall", "channel", "language", "funnel")
+
+
 def _grouping_mask(columns: tuple[str, ...]) -> int:
     """What PostgreSQL's GROUPING(all columns) returns for the rows of a grouping set: one bit
     per column left out, the first column the most significant."""
@@ -208,12 +215,19 @@ def _response_groups_postgresql(
     """Every table in one statement and one read of the period: GROUP BY GROUPING SETS.
 
     Five GROUP BYs read the same cases of the period five times (306k at a million cases).
-    Here each case is read once and added to every table's hash aggregate (PostgreSQL hashes
-    all the sets, since no aggregate is ordered). A group collects its response times
-    (answered cases only) in an array, and `percentile_cont(ARRAY[0.5, 0.9])` sorts that
-    array alone: a GROUP BY with percentile_cont would sort every case of the period, which
-    spills to disk at a million cases. Every column read is in `case_received_idx`, so the
-    read can be an index-only scan.
+    Here each case is read once and added to three hash tables: per operator (who answered
+    first), per day, and per (channel, language, stage, stage before closing), a few hundred
+    groups at most whatever the period. The overall, per channel, per language and funnel
+    tables are rolled up from that last one's rows (sums of counts, the maximum of maxima).
+    Hashing each case into six sets (five hash tables) cost 40-60 ms more at a million cases:
+    a case's cost is one hash lookup per table, and text keys cost the most.
+
+    A group collects its response times (answered cases only) in an array;
+    `percentile_cont(ARRAY[0.5, 0.9])` sorts that array alone (per operator, per day), or the
+    arrays of the rows a rolled-up group covers, unnested (overall, channel, language): the
+    same values, so the same percentiles. A GROUP BY with percentile_cont would sort every case
+    of the period, which spills to disk at a million cases. Every column read is in
+    `case_received_idx`, so the read can be an index-only scan.
 
     A case's local day is found by `width_bucket` among the local midnights of the period
     (computed here, daylight saving time included): the same day as
@@ -223,7 +237,9 @@ def _response_groups_postgresql(
     The period's cases are read in a subquery that PostgreSQL may not flatten (OFFSET 0). It
     then knows nothing of the number of groups (a guess of 200 each) and hashes every set;
     flattened, it took each case's day for a group of its own (as many as cases), and
-    sorted the cases on disk for it.
+    sorted the cases on disk for it. One hash table of every column (then rolled up) was
+    tried: its guess of 30,000 groups made the aggregate spill to disk past ~1,000 real ones
+    (30 days) and the planner compile the statement (JIT, 300-650 ms).
     """
     starts = _bucket_starts(period, weekly)
     bucket = Func(F("received_at"), Value(starts), template="width_bucket(%(expressions)s::timestamptz[])",
@@ -240,19 +256,42 @@ def _response_groups_postgresql(
         **{name: ExpressionWrapper(q, output_field=BooleanField()) for name, q in flags.items()},
     )
     inner_sql, params = rows.values_list(*_GROUP_COLUMNS, "response_s", *flags).order_by().query.sql_with_params()
-    keys = [f"k{i}" for i in range(len(_GROUP_COLUMNS))]
-    sets = ", ".join(
-        "(" + ", ".join(keys[_GROUP_COLUMNS.index(c)] for c in columns) + ")" for columns in _GROUPS.values()
-    )
-    sql = (
-        f"SELECT grouping_mask, {', '.join(keys)}, received, answered, within_sla, eligible, max_s, "  # noqa: S608
-        "(SELECT percentile_cont(ARRAY[0.5, 0.9]) WITHIN GROUP (ORDER BY x) FROM unnest(times) AS x) FROM ("
-        f"SELECT GROUPING({', '.join(keys)}) AS grouping_mask, {', '.join(keys)}, COUNT(*) AS received, "
+    keys = dict(zip(_GROUP_COLUMNS, (f"k{i}" for i in range(len(_GROUP_COLUMNS))), strict=True))
+    key_list = ", ".join(keys.values())
+    mixed = tuple(c for c in _GROUP_COLUMNS if c not in _READ_APART)
+    mixed_mask = _grouping_mask(mixed)
+
+    def bit(column: str) -> int:
+        return 1 << (len(_GROUP_COLUMNS) - 1 - _GROUP_COLUMNS.index(column))
+
+    counts = ("received", "answered", "within_sla", "eligible")
+    percentiles = "percentile_cont(ARRAY[0.5, 0.9]) WITHIN GROUP (ORDER BY x)"
+    read = (  # the three hash tables, one read of the period
+        f"SELECT GROUPING({key_list}) AS grouping_mask, {key_list}, COUNT(*) AS received, "  # noqa: S608
         "COUNT(*) FILTER (WHERE answered) AS answered, COUNT(*) FILTER (WHERE within) AS within_sla, "
         "COUNT(*) FILTER (WHERE eligible) AS eligible, MAX(s) AS max_s, "
         "array_agg(s) FILTER (WHERE s IS NOT NULL) AS times "
-        f"FROM ({inner_sql} OFFSET 0) AS v({', '.join(keys)}, s, answered, within, eligible) "
-        f"GROUP BY GROUPING SETS ({sets})) AS c"
+        f"FROM ({inner_sql} OFFSET 0) AS v({key_list}, s, answered, within, eligible) "
+        f"GROUP BY GROUPING SETS ({', '.join(f'({keys[c]})' for c in _READ_APART)}, "
+        f"({', '.join(keys[c] for c in mixed)}))"
+    )
+    rolled = (  # the other tables from the mixed rows; masks as GROUPING(every column) gives them
+        f"SELECT {' | '.join([str(mixed_mask), *(f'(GROUPING({keys[c]}) * {bit(c)})' for c in mixed)])} "  # noqa: S608
+        "AS grouping_mask, "
+        + ", ".join(keys[c] if c in mixed else f"NULL::integer AS {keys[c]}" for c in _GROUP_COLUMNS) + ", "
+        + ", ".join(f"COALESCE(SUM({n}), 0)::bigint AS {n}" for n in counts)  # zeros for an empty period
+        + ", MAX(max_s) AS max_s FROM m GROUP BY GROUPING SETS ("
+        + ", ".join("(" + ", ".join(keys[c] for c in _GROUPS[name]) + ")" for name in _ROLLED_UP) + ")"
+    )
+    same_group = " AND ".join(f"((r.grouping_mask & {bit(c)}) <> 0 OR m.{keys[c]} = r.{keys[c]})" for c in mixed)
+    figures = f"{', '.join(counts)}, max_s"
+    sql = (
+        f"WITH s AS MATERIALIZED ({read}), m AS (SELECT * FROM s WHERE grouping_mask = {mixed_mask}) "  # noqa: S608
+        f"SELECT grouping_mask, {key_list}, {figures}, (SELECT {percentiles} FROM unnest(times) AS x) "
+        f"FROM s WHERE grouping_mask <> {mixed_mask} "
+        f"UNION ALL SELECT grouping_mask, {key_list}, {figures}, "
+        f"CASE WHEN answered > 0 AND grouping_mask <> {_grouping_mask(_GROUPS['funnel'])} THEN "
+        f"(SELECT {percentiles} FROM m, unnest(m.times) AS x WHERE {same_group}) END FROM ({rolled}) AS r"
     )
     by_mask = {_grouping_mask(columns): (name, columns) for name, columns in _GROUPS.items()}
     groups: dict[str, dict[Any, ResponseStats]] = {name: {} for name in _GROUPS}
