@@ -62,7 +62,7 @@ class PeriodForm(forms.Form):
         return form, (form.period_or_none() if query else metrics.period_for("7d"))
 
 
-def _overdue_rows(cases: list[Any]) -> list[tuple[str, str, str | None, str]]:
+def _overdue_rows(cases: list[metrics.OverdueCase]) -> list[tuple[str, str, str | None, str]]:
     """The overdue list as (link, number, owner, wait) strings, ready to print.
 
     200 rows: `{% url %}` and `|timesince` per row were most of the page's rendering. The link
@@ -72,8 +72,7 @@ def _overdue_rows(cases: list[Any]) -> list[tuple[str, str, str | None, str]]:
     link = reverse("case", args=[marker]).replace(str(marker), "{}")
     now = timezone.now()
     return [
-        (link.format(case.pk), case.number, case.owner.username if case.owner else None,
-         timesince(case.awaiting_since, now))
+        (link.format(case.pk), case.number, case.owner, timesince(case.awaiting_since, now))
         for case in cases
     ]
 
@@ -184,8 +183,7 @@ class MetricsView(APIView):
                 "totals": [{**row, "due": str(row["due"]), "paid": str(row["paid"])} for row in d.rewards.totals],
             },
             "overdue": [
-                {"case": c.pk, "stage": c.stage, "owner": c.owner.username if c.owner else None,
-                 "awaiting_since": c.awaiting_since}
+                {"case": c.pk, "stage": c.stage, "owner": c.owner, "awaiting_since": c.awaiting_since}
                 for c in d.overdue
             ],
         })

@@ -534,18 +534,33 @@ def reward_figures(period: Period) -> RewardFigures:
 OVERDUE_LIST_LIMIT = 200
 
 
-def overdue_cases(now: datetime, limit: int = OVERDUE_LIST_LIMIT) -> QuerySet[Case]:
+@dataclass(frozen=True)
+class OverdueCase:
+    """A row of the overdue list: what the page, the API and the CSV show, nothing more."""
+
+    pk: int
+    stage: str
+    owner: str | None  # the owner's username; None: unassigned
+    awaiting_since: datetime
+
+    @property
+    def number(self) -> str:
+        return f"#{self.pk}"
+
+
+def overdue_cases(now: datetime, limit: int = OVERDUE_LIST_LIMIT) -> list[OverdueCase]:
     """Every overdue case, longest wait first (the page shows the first `limit`).
 
     Overdue by the clock, as the "now" figures count them (`selectors.wait_counts`): a case
     the sweep has not flagged yet is listed too. A range of `case_open_wait_idx` from the
-    oldest wait; PostgreSQL stops after `limit` rows.
+    oldest wait; PostgreSQL stops after `limit` rows. Plain rows, not model instances: 200
+    cases and their owners built as models were about 10 ms of the page.
     """
-    return (
+    rows = (
         Case.objects.filter(closed_at__isnull=True, awaiting_since__lte=now - timedelta(hours=settings.SLA_HOURS))
-        .select_related("owner").order_by("awaiting_since", "pk")
-        .only("pk", "stage", "channel", "language", "awaiting_since", "owner__username")[:limit]
+        .order_by("awaiting_since", "pk").values_list("pk", "stage", "owner__username", "awaiting_since")[:limit]
     )
+    return [OverdueCase(*row) for row in rows]
 
 
 # --- all of it ------------------------------------------------------------------------------------
@@ -562,7 +577,7 @@ class Dashboard:
     trend: list[ResponseStats]
     flow: FlowFigures
     rewards: RewardFigures
-    overdue: list[Case]
+    overdue: list[OverdueCase]
     sla_seconds: float
 
 
@@ -581,7 +596,7 @@ def dashboard(period: Period, *, now: datetime | None = None) -> Dashboard:
         trend=response.trend,
         flow=flow_figures(period, response.opened_by_stage, counts),
         rewards=reward_figures(period),
-        overdue=list(overdue_cases(now)),
+        overdue=overdue_cases(now),
         sla_seconds=settings.SLA_HOURS * 3600,
     )
 
