@@ -37,8 +37,9 @@ from django.utils import timezone
 
 from operators.models import OperatorProfile
 
+from . import case_counts
 from .models import Case, CaseEquipment, Channel, CloseReason, EquipmentRole, RewardState, Stage
-from .selectors import one_row, wait_aggregates
+from .selectors import wait_aggregates
 from .telegram.inbox import backlog as telegram_backlog
 
 PERIODS = {"today": None, "7d": 7, "30d": 30}
@@ -182,6 +183,13 @@ _GROUPS = {
 }
 
 
+# Read apart: each case is added to a table per operator and a table per day, and to one table
+# per (channel, language, stage, stage before closing): a few hundred groups, from which the
+# overall, per channel, per language and funnel tables are rolled up.
+_READ_APART = ("first_responder", "bucket")
+_ROLLED_UP = ("overall", "channel", "language", "funnel")
+
+
 def _grouping_mask(columns: tuple[str, ...]) -> int:
     """What PostgreSQL's GROUPING(all columns) returns for the rows of a grouping set: one bit
     per column left out, the first column the most significant."""
@@ -207,12 +215,19 @@ def _response_groups_postgresql(
     """Every table in one statement and one read of the period: GROUP BY GROUPING SETS.
 
     Five GROUP BYs read the same cases of the period five times (306k at a million cases).
-    Here each case is read once and added to every table's hash aggregate (PostgreSQL hashes
-    all the sets, since no aggregate is ordered). A group collects its response times
-    (answered cases only) in an array, and `percentile_cont(ARRAY[0.5, 0.9])` sorts that
-    array alone: a GROUP BY with percentile_cont would sort every case of the period, which
-    spills to disk at a million cases. Every column read is in `case_received_idx`, so the
-    read can be an index-only scan.
+    Here each case is read once and added to three hash tables: per operator (who answered
+    first), per day, and per (channel, language, stage, stage before closing), a few hundred
+    groups at most whatever the period. The overall, per channel, per language and funnel
+    tables are rolled up from that last one's rows (sums of counts, the maximum of maxima).
+    Hashing each case into six sets (five hash tables) cost 40-60 ms more at a million cases:
+    a case's cost is one hash lookup per table, and text keys cost the most.
+
+    A group collects its response times (answered cases only) in an array;
+    `percentile_cont(ARRAY[0.5, 0.9])` sorts that array alone (per operator, per day), or the
+    arrays of the rows a rolled-up group covers, unnested (overall, channel, language): the
+    same values, so the same percentiles. A GROUP BY with percentile_cont would sort every case
+    of the period, which spills to disk at a million cases. Every column read is in
+    `case_received_idx`, so the read can be an index-only scan.
 
     A case's local day is found by `width_bucket` among the local midnights of the period
     (computed here, daylight saving time included): the same day as
@@ -222,7 +237,9 @@ def _response_groups_postgresql(
     The period's cases are read in a subquery that PostgreSQL may not flatten (OFFSET 0). It
     then knows nothing of the number of groups (a guess of 200 each) and hashes every set;
     flattened, it took each case's day for a group of its own (as many as cases), and
-    sorted the cases on disk for it.
+    sorted the cases on disk for it. One hash table of every column (then rolled up) was
+    tried: its guess of 30,000 groups made the aggregate spill to disk past ~1,000 real ones
+    (30 days) and the planner compile the statement (JIT, 300-650 ms).
     """
     starts = _bucket_starts(period, weekly)
     bucket = Func(F("received_at"), Value(starts), template="width_bucket(%(expressions)s::timestamptz[])",
@@ -239,19 +256,42 @@ def _response_groups_postgresql(
         **{name: ExpressionWrapper(q, output_field=BooleanField()) for name, q in flags.items()},
     )
     inner_sql, params = rows.values_list(*_GROUP_COLUMNS, "response_s", *flags).order_by().query.sql_with_params()
-    keys = [f"k{i}" for i in range(len(_GROUP_COLUMNS))]
-    sets = ", ".join(
-        "(" + ", ".join(keys[_GROUP_COLUMNS.index(c)] for c in columns) + ")" for columns in _GROUPS.values()
-    )
-    sql = (
-        f"SELECT grouping_mask, {', '.join(keys)}, received, answered, within_sla, eligible, max_s, "  # noqa: S608
-        "(SELECT percentile_cont(ARRAY[0.5, 0.9]) WITHIN GROUP (ORDER BY x) FROM unnest(times) AS x) FROM ("
-        f"SELECT GROUPING({', '.join(keys)}) AS grouping_mask, {', '.join(keys)}, COUNT(*) AS received, "
+    keys = dict(zip(_GROUP_COLUMNS, (f"k{i}" for i in range(len(_GROUP_COLUMNS))), strict=True))
+    key_list = ", ".join(keys.values())
+    mixed = tuple(c for c in _GROUP_COLUMNS if c not in _READ_APART)
+    mixed_mask = _grouping_mask(mixed)
+
+    def bit(column: str) -> int:
+        return 1 << (len(_GROUP_COLUMNS) - 1 - _GROUP_COLUMNS.index(column))
+
+    counts = ("received", "answered", "within_sla", "eligible")
+    percentiles = "percentile_cont(ARRAY[0.5, 0.9]) WITHIN GROUP (ORDER BY x)"
+    read = (  # the three hash tables, one read of the period
+        f"SELECT GROUPING({key_list}) AS grouping_mask, {key_list}, COUNT(*) AS received, "  # noqa: S608
         "COUNT(*) FILTER (WHERE answered) AS answered, COUNT(*) FILTER (WHERE within) AS within_sla, "
         "COUNT(*) FILTER (WHERE eligible) AS eligible, MAX(s) AS max_s, "
         "array_agg(s) FILTER (WHERE s IS NOT NULL) AS times "
-        f"FROM ({inner_sql} OFFSET 0) AS v({', '.join(keys)}, s, answered, within, eligible) "
-        f"GROUP BY GROUPING SETS ({sets})) AS c"
+        f"FROM ({inner_sql} OFFSET 0) AS v({key_list}, s, answered, within, eligible) "
+        f"GROUP BY GROUPING SETS ({', '.join(f'({keys[c]})' for c in _READ_APART)}, "
+        f"({', '.join(keys[c] for c in mixed)}))"
+    )
+    rolled = (  # the other tables from the mixed rows; masks as GROUPING(every column) gives them
+        f"SELECT {' | '.join([str(mixed_mask), *(f'(GROUPING({keys[c]}) * {bit(c)})' for c in mixed)])} "  # noqa: S608
+        "AS grouping_mask, "
+        + ", ".join(keys[c] if c in mixed else f"NULL::integer AS {keys[c]}" for c in _GROUP_COLUMNS) + ", "
+        + ", ".join(f"COALESCE(SUM({n}), 0)::bigint AS {n}" for n in counts)  # zeros for an empty period
+        + ", MAX(max_s) AS max_s FROM m GROUP BY GROUPING SETS ("
+        + ", ".join("(" + ", ".join(keys[c] for c in _GROUPS[name]) + ")" for name in _ROLLED_UP) + ")"
+    )
+    same_group = " AND ".join(f"((r.grouping_mask & {bit(c)}) <> 0 OR m.{keys[c]} = r.{keys[c]})" for c in mixed)
+    figures = f"{', '.join(counts)}, max_s"
+    sql = (
+        f"WITH s AS MATERIALIZED ({read}), m AS (SELECT * FROM s WHERE grouping_mask = {mixed_mask}) "  # noqa: S608
+        f"SELECT grouping_mask, {key_list}, {figures}, (SELECT {percentiles} FROM unnest(times) AS x) "
+        f"FROM s WHERE grouping_mask <> {mixed_mask} "
+        f"UNION ALL SELECT grouping_mask, {key_list}, {figures}, "
+        f"CASE WHEN answered > 0 AND grouping_mask <> {_grouping_mask(_GROUPS['funnel'])} THEN "
+        f"(SELECT {percentiles} FROM m, unnest(m.times) AS x WHERE {same_group}) END FROM ({rolled}) AS r"
     )
     by_mask = {_grouping_mask(columns): (name, columns) for name, columns in _GROUPS.items()}
     groups: dict[str, dict[Any, ResponseStats]] = {name: {} for name in _GROUPS}
@@ -354,35 +394,33 @@ class NowFigures:
     intake_late: bool = False
 
 
-def now_figures(now: datetime | None = None) -> NowFigures:
+def now_figures(now: datetime | None = None, counts: case_counts.CaseCounts | None = None) -> NowFigures:
     """Open cases waiting (overdue and at risk by the clock, as `selectors.wait_counts` counts
     them), unassigned, and the operators on shift with their open cases.
 
-    One read of `case_owner_open_idx` (every open case, index-only), grouped by owner: the
-    figures per owner give each operator's open cases, the unassigned (no owner) and, added up,
-    the desk's totals. Counting the waiting, the unassigned and each operator's cases apart read
-    1M index entries at a million cases instead of 700k.
+    The open cases per owner (and the unassigned: no owner) come from the ledger the triggers
+    keep (`case_counts`, a few hundred rows), so only the waiting cases are read: one range of
+    `case_open_wait_idx`, index-only. Reading every open case grouped by owner instead cost
+    700k index entries at a million cases.
     """
-    per_owner = list(
-        Case.objects.filter(closed_at__isnull=True).values("owner")
-        .annotate(open=Count("*"), **wait_aggregates(now or timezone.now())).order_by()
+    now = now or timezone.now()
+    counts = counts or case_counts.current()
+    waits = (
+        Case.objects.filter(closed_at__isnull=True, awaiting_since__isnull=False).aggregate(**wait_aggregates(now))
     )
-    by_owner = {row["owner"]: row for row in per_owner}
     shift = (
         OperatorProfile.objects.filter(on_shift=True, user__is_active=True)
         .values("user_id", "user__username", "capacity").order_by("user__username")
     )
     on_shift = []
     for row in shift:
-        active = by_owner.get(row["user_id"], {}).get("open", 0)
+        active = counts.open_of(row["user_id"])
         on_shift.append({"username": row["user__username"], "active": active, "capacity": row["capacity"],
                          "full": active >= row["capacity"]})
-    waits = [row["longest"] for row in per_owner if row["longest"]]
     unapplied = telegram_backlog()
     return NowFigures(
-        waiting=sum(row["waiting"] for row in per_owner), longest_wait_since=min(waits, default=None),
-        overdue=sum(row["overdue"] for row in per_owner), at_risk=sum(row["at_risk"] for row in per_owner),
-        unassigned=by_owner.get(None, {}).get("open", 0), on_shift=on_shift,
+        waiting=waits["waiting"], longest_wait_since=waits["longest"], overdue=waits["overdue"],
+        at_risk=waits["at_risk"], unassigned=counts.open_of(None), on_shift=on_shift,
         unapplied_updates=unapplied.count, oldest_unapplied_since=unapplied.oldest,
         intake_late=unapplied.late(now),
     )
@@ -407,16 +445,12 @@ class FlowFigures:
     closed_by_reason: list[dict[str, Any]]
 
 
-def flow_figures(period: Period, opened_by_stage: dict[tuple[str, str], int]) -> FlowFigures:
-    """The funnel of the cases opened in the period (counted by `response_figures`), stages now,
-    outcomes in the period."""
-    # One count per stage, each a range of `case_stage_idx` (index-only): cheaper than a
-    # GROUP BY over the whole index, which hashes (or sorts) every case.
-    stages_now = dict(zip(Stage.values, one_row([
-        Case.objects.filter(stage=stage).order_by().annotate(one=Value(1)).values("one")
-        .annotate(n=Count("*")).values("n")
-        for stage in Stage.values
-    ]), strict=True))
+def flow_figures(
+    period: Period, opened_by_stage: dict[tuple[str, str], int], counts: case_counts.CaseCounts | None = None,
+) -> FlowFigures:
+    """The funnel of the cases opened in the period (counted by `response_figures`), stages now
+    (from the ledger of `case_counts`, not by counting a million cases), outcomes in the period."""
+    stages_now = (counts or case_counts.current()).by_stage
     surrendered = Case.objects.filter(
         stage=Stage.SURRENDERED, surrendered_at__gte=period.start, surrendered_at__lt=period.end
     ).aggregate(
@@ -500,18 +534,33 @@ def reward_figures(period: Period) -> RewardFigures:
 OVERDUE_LIST_LIMIT = 200
 
 
-def overdue_cases(now: datetime, limit: int = OVERDUE_LIST_LIMIT) -> QuerySet[Case]:
+@dataclass(frozen=True)
+class OverdueCase:
+    """A row of the overdue list: what the page, the API and the CSV show, nothing more."""
+
+    pk: int
+    stage: str
+    owner: str | None  # the owner's username; None: unassigned
+    awaiting_since: datetime
+
+    @property
+    def number(self) -> str:
+        return f"#{self.pk}"
+
+
+def overdue_cases(now: datetime, limit: int = OVERDUE_LIST_LIMIT) -> list[OverdueCase]:
     """Every overdue case, longest wait first (the page shows the first `limit`).
 
     Overdue by the clock, as the "now" figures count them (`selectors.wait_counts`): a case
     the sweep has not flagged yet is listed too. A range of `case_open_wait_idx` from the
-    oldest wait; PostgreSQL stops after `limit` rows.
+    oldest wait; PostgreSQL stops after `limit` rows. Plain rows, not model instances: 200
+    cases and their owners built as models were about 10 ms of the page.
     """
-    return (
+    rows = (
         Case.objects.filter(closed_at__isnull=True, awaiting_since__lte=now - timedelta(hours=settings.SLA_HOURS))
-        .select_related("owner").order_by("awaiting_since", "pk")
-        .only("pk", "stage", "channel", "language", "awaiting_since", "owner__username")[:limit]
+        .order_by("awaiting_since", "pk").values_list("pk", "stage", "owner__username", "awaiting_since")[:limit]
     )
+    return [OverdueCase(*row) for row in rows]
 
 
 # --- all of it ------------------------------------------------------------------------------------
@@ -528,7 +577,7 @@ class Dashboard:
     trend: list[ResponseStats]
     flow: FlowFigures
     rewards: RewardFigures
-    overdue: list[Case]
+    overdue: list[OverdueCase]
     sla_seconds: float
 
 
@@ -536,17 +585,18 @@ def dashboard(period: Period, *, now: datetime | None = None) -> Dashboard:
     now = now or timezone.now()
     received = Case.objects.filter(received_at__gte=period.start, received_at__lt=period.end)
     response = response_figures(received, period, now)
+    counts = case_counts.current()  # one read for the "now" figures and the stages
     return Dashboard(
         period=period,
-        now=now_figures(now),
+        now=now_figures(now, counts),
         overall=response.overall,
         by_operator=response.by_operator,
         by_channel=response.by_channel,
         by_language=response.by_language,
         trend=response.trend,
-        flow=flow_figures(period, response.opened_by_stage),
+        flow=flow_figures(period, response.opened_by_stage, counts),
         rewards=reward_figures(period),
-        overdue=list(overdue_cases(now)),
+        overdue=overdue_cases(now),
         sla_seconds=settings.SLA_HOURS * 3600,
     )
 

@@ -182,6 +182,29 @@ class Case(models.Model):
         return self.stage in OPEN_STAGES
 
 
+class CaseCount(models.Model):
+    """How many cases there are per (stage, owner, open), as a ledger of changes: a count is
+    the sum of its rows.
+
+    Written by PostgreSQL triggers on `hotline_case` (migration 0015_dashboard_case_counts), so
+    every writer is counted, the services, bulk updates and raw SQL alike. Every change only
+    INSERTs rows: writers never wait on each other or deadlock over a shared counter row.
+    `case_counts.compact()` (periodic) folds the rows into one per key. The dashboard reads
+    these few rows for "all cases by stage now", each operator's open cases and the unassigned,
+    instead of counting a million index entries. `owner_id` is a plain number, not a foreign
+    key: a ledger row must never stand in the way of deleting a user.
+    Not used on SQLite (no triggers there): the embedded database counts the cases.
+    """
+
+    stage = models.CharField(max_length=16, choices=Stage.choices)
+    owner_id = models.IntegerField(null=True)
+    open = models.BooleanField()  # closed_at IS NULL, the meaning of "open" everywhere else
+    n = models.BigIntegerField()
+
+    def __str__(self) -> str:
+        return f"{self.stage} owner={self.owner_id} open={self.open} {self.n:+d}"
+
+
 class Direction(models.TextChoices):
     INBOUND = "inbound", _("Inbound")
     OUTBOUND = "outbound", _("Outbound")

@@ -2,7 +2,7 @@
 
 from celery import shared_task
 
-from . import delivery, sla
+from . import case_counts, delivery, sla
 
 
 @shared_task(ignore_result=True)
@@ -83,3 +83,9 @@ def auto_assign_sweep_task() -> int:
     from .assignment import assign_waiting
 
     return assign_waiting() if settings.AUTO_ASSIGN else 0
+
+
+@shared_task(ignore_result=True)
+def case_counts_compact_task() -> int:
+    """Periodic: fold the ledger of case counts (hotline/case_counts.py) into a row per key."""
+    return case_counts.compact()

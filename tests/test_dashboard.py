@@ -276,6 +276,9 @@ def test_page_csv_and_api_show_the_same_numbers(scenario, client, supervisor):
     assert api["response"]["overall"]["median_s"] == pytest.approx(9000)
     assert api["response"]["overall"]["share_within_sla"] == pytest.approx(0.6)
     assert api["now"]["overdue"] == 1
+    late = api["overdue"][0]["case"]  # received 40 hours ago, nobody took it
+    row = f'<a href="/cases/{late}/">#{late}</a></td><td>unassigned</td><td>1\xa0day, 16\xa0hours</td>'
+    assert row in page.content.decode()
 
 
 def test_bad_period_is_a_clear_400(client, supervisor):

@@ -123,6 +123,9 @@ CONTACT_LOOKUP_KEY = env.str("CONTACT_LOOKUP_KEY", default="")
 # Give each new or waiting case to an on-shift operator who speaks its language (hotline/assignment.py).
 AUTO_ASSIGN = env.bool("AUTO_ASSIGN", default=True)
 AUTO_ASSIGN_SWEEP_SECONDS = env.float("AUTO_ASSIGN_SWEEP_SECONDS", default=60)
+# The ledger of case counts (hotline/case_counts.py) is folded this often: the dashboard
+# reads as many rows as changes since.
+CASE_COUNTS_COMPACT_SECONDS = env.float("CASE_COUNTS_COMPACT_SECONDS", default=300)
 # Fernet keys for personal data at rest; the first encrypts, all decrypt (rotation).
 FIELD_ENCRYPTION_KEYS: list[str] = env.list("FIELD_ENCRYPTION_KEY", default=[])
 
@@ -162,6 +165,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "hotline.tasks.auto_assign_sweep_task",
         "schedule": timedelta(seconds=AUTO_ASSIGN_SWEEP_SECONDS),
         "options": {"expires": AUTO_ASSIGN_SWEEP_SECONDS},
+    },
+    "case-counts-compact": {
+        "task": "hotline.tasks.case_counts_compact_task",
+        "schedule": timedelta(seconds=CASE_COUNTS_COMPACT_SECONDS),
+        "options": {"expires": CASE_COUNTS_COMPACT_SECONDS},
     },
 }
 
