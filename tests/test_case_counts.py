@@ -10,7 +10,7 @@ from django.db.models import Count
 from hotline import assignment, case_counts, services
 from hotline.models import Case, CaseCount, Stage
 from tests.factories import make_case, make_operator
-from tests.test_telegram_inbox import another_connection
+from tests.sessions import another_connection
 
 pytestmark = [pytest.mark.postgres]
 
