@@ -17,6 +17,7 @@ from operators.roles import PERM_WORK, can_work, is_supervisor
 from .access import cases_visible_to
 from .models import (
     OPEN_STAGES,
+    SLA_FLAG_KINDS,
     CannedReply,
     Case,
     CaseEquipment,
@@ -90,7 +91,10 @@ def case_conversation(case: Case) -> QuerySet[Message]:
 
 def case_timeline(case: Case) -> QuerySet[CaseEvent]:
     """Everything that happened to the case; views are listed apart (case_viewers)."""
-    return case.events.exclude(kind=EventKind.VIEWED).select_related("actor").order_by("created_at", "pk")
+    flags = Q(kind__in=SLA_FLAG_KINDS)
+    # Both halves named: the planner then reads each from its own partial index (models.py).
+    events = case.events.filter(flags | ~flags).exclude(kind=EventKind.VIEWED)
+    return events.select_related("actor").order_by("created_at", "pk")
 
 
 def case_viewers(case: Case) -> list[dict]:
