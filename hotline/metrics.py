@@ -40,6 +40,7 @@ from operators.models import OperatorProfile
 from . import case_counts
 from .models import Case, CaseEquipment, Channel, CloseReason, EquipmentRole, RewardState, Stage
 from .selectors import wait_aggregates
+from .sla import overdue_cutoff
 from .telegram.inbox import backlog as telegram_backlog
 
 PERIODS = {"today": None, "7d": 7, "30d": 30}
@@ -557,7 +558,7 @@ def overdue_cases(now: datetime, limit: int = OVERDUE_LIST_LIMIT) -> list[Overdu
     cases and their owners built as models were about 10 ms of the page.
     """
     rows = (
-        Case.objects.filter(closed_at__isnull=True, awaiting_since__lte=now - timedelta(hours=settings.SLA_HOURS))
+        Case.objects.filter(closed_at__isnull=True, awaiting_since__lte=overdue_cutoff(now))
         .order_by("awaiting_since", "pk").values_list("pk", "stage", "owner__username", "awaiting_since")[:limit]
     )
     return [OverdueCase(*row) for row in rows]

@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser, User
 from django.db import connection
 from django.db.models import Aggregate, Count, F, Max, Min, Q, QuerySet, Value
@@ -29,6 +28,7 @@ from .models import (
     RewardState,
     Stage,
 )
+from .sla import overdue_cutoff, warning_cutoff
 
 Actor = AbstractBaseUser | AnonymousUser
 
@@ -78,8 +78,7 @@ def filter_cases(cases: QuerySet[Case], filters: QueueFilters | None) -> QuerySe
     if filters.language:
         cases = cases.filter(language=filters.language)
     if filters.overdue:
-        limit = timezone.now() - timedelta(hours=settings.SLA_HOURS)
-        cases = cases.filter(awaiting_since__lte=limit)
+        cases = cases.filter(awaiting_since__lte=overdue_cutoff())
     if filters.number is not None:
         cases = cases.filter(pk=filters.number)
     return cases
@@ -144,7 +143,7 @@ def team(actor: Actor) -> list[TeamRow]:
     """Every operator with their shift, capacity and open cases: for supervisors."""
     if not is_supervisor(actor):
         return []
-    overdue_cut = timezone.now() - timedelta(hours=settings.SLA_HOURS)
+    overdue_cut = overdue_cutoff()
     profiles = (
         OperatorProfile.objects.filter(user__in=workers())
         .select_related("user").prefetch_related("languages")
@@ -263,8 +262,8 @@ def wait_counts(actor: Actor, *, now: datetime | None = None) -> WaitCounts:
 
 def wait_aggregates(now: datetime) -> dict[str, Aggregate]:
     """The aggregates of `wait_counts` over open cases: waiting, overdue, at risk, longest wait."""
-    overdue_cut = now - timedelta(hours=settings.SLA_HOURS)
-    risk_cut = now - timedelta(hours=settings.SLA_WARNING_HOURS)  # an empty range if warning >= SLA
+    overdue_cut = overdue_cutoff(now)
+    risk_cut = warning_cutoff(now)  # an empty range if warning >= SLA
     return {
         "waiting": Count("awaiting_since"),
         "overdue": Count("awaiting_since", filter=Q(awaiting_since__lte=overdue_cut)),

@@ -59,6 +59,16 @@ def sla_warning(awaiting_since: datetime) -> datetime:
     return awaiting_since + timedelta(hours=settings.SLA_WARNING_HOURS)
 
 
+def overdue_cutoff(now: datetime | None = None) -> datetime:
+    """A wait that started at or before this moment is overdue: the rule, in one place."""
+    return (now or timezone.now()) - timedelta(hours=settings.SLA_HOURS)
+
+
+def warning_cutoff(now: datetime | None = None) -> datetime:
+    """A wait that started at or before this moment (and after `overdue_cutoff`) is at risk."""
+    return (now or timezone.now()) - timedelta(hours=settings.SLA_WARNING_HOURS)
+
+
 def sla_state(awaiting_since: datetime | None, now: datetime | None = None) -> str | None:
     """"overdue", "at_risk" or None (not waiting, or within the warning threshold).
 
@@ -75,12 +85,11 @@ def sla_state(awaiting_since: datetime | None, now: datetime | None = None) -> s
 
 def sla_crossings(awaiting_since: datetime | None, now: datetime | None = None) -> dict[str, datetime | None]:
     """When the current wait became at risk and overdue (None: not yet, or not waiting)."""
+    if awaiting_since is None:
+        return {"at_risk_since": None, "overdue_since": None}
     now = now or timezone.now()
-    crossings: dict[str, datetime | None] = {"at_risk_since": None, "overdue_since": None}
-    if awaiting_since is not None:
-        moments = {"at_risk_since": sla_warning(awaiting_since), "overdue_since": sla_deadline(awaiting_since)}
-        crossings = {key: moment if now >= moment else None for key, moment in moments.items()}
-    return crossings
+    moments = {"at_risk_since": sla_warning(awaiting_since), "overdue_since": sla_deadline(awaiting_since)}
+    return {key: moment if now >= moment else None for key, moment in moments.items()}
 
 
 def _tables() -> tuple[str, str]:
@@ -94,12 +103,10 @@ def _thresholds(now: datetime) -> list[tuple[str, datetime, datetime | None]]:
     The warning's floor is the overdue cutoff: a wait already past the SLA when a sweep first
     sees it (the sweep was down, or the request arrived late) is flagged overdue only. A
     warning then would warn of nothing, and would double the events of a backlog."""
-    overdue_cutoff = now - timedelta(hours=settings.SLA_HOURS)
     thresholds: list[tuple[str, datetime, datetime | None]] = []
     if settings.SLA_WARNING_HOURS < settings.SLA_HOURS:
-        warning_cutoff = now - timedelta(hours=settings.SLA_WARNING_HOURS)
-        thresholds.append((EventKind.AT_RISK.value, warning_cutoff, overdue_cutoff))
-    thresholds.append((EventKind.OVERDUE.value, overdue_cutoff, None))
+        thresholds.append((EventKind.AT_RISK.value, warning_cutoff(now), overdue_cutoff(now)))
+    thresholds.append((EventKind.OVERDUE.value, overdue_cutoff(now), None))
     return thresholds
 
 
