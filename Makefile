@@ -5,6 +5,8 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt | cksum | cut -d' ' -f1)
 HOST   ?= 127.0.0.1
 PORT   ?= 8000
+VAR_DIR ?= $(CURDIR)/var
+export VAR_DIR
 
 .PHONY: install run web worker test lint bench clean
 
@@ -19,20 +21,18 @@ $(STAMP): requirements.txt requirements-dev.txt
 install: $(STAMP)
 
 # Web + Celery worker + beat (the periodic overdue sweep), on SQLite and the filesystem broker
-# unless DATABASE_URL / REDIS_URL say otherwise. Ctrl-C stops all of it.
+# unless DATABASE_URL / REDIS_URL say otherwise; honcho runs the three lines of the Procfile.
+# One Ctrl-C stops all of them within a few seconds. The demo logins are printed at every start.
 run: $(STAMP)
-	mkdir -p var
+	mkdir -p $(VAR_DIR)
 	$(BIN)/python manage.py migrate --noinput
-	$(BIN)/python manage.py seed_demo --if-empty
+	$(BIN)/python manage.py seed_demo --if-empty --show-logins
 	@echo "Hotline Desk: http://$(HOST):$(PORT)/  (Ctrl-C stops web, worker and beat)"
-	@trap 'kill 0' INT TERM; \
-	$(BIN)/celery -A hotline worker --beat --loglevel=INFO --concurrency=2 \
-		--schedule=var/celerybeat-schedule & \
-	$(BIN)/python manage.py runserver $(HOST):$(PORT) --noreload; \
-	kill 0
+	@PATH="$(abspath $(BIN)):$$PATH" HOST=$(HOST) PORT=$(PORT) VAR_DIR=$(VAR_DIR) exec $(BIN)/honcho start
 
 test: $(STAMP)
 	$(BIN)/ruff check .
+	$(BIN)/lint-imports --no-cache
 	DJANGO_SETTINGS_MODULE=hotline.settings.test $(BIN)/python manage.py makemigrations --check --dry-run
 	$(BIN)/pytest $(PYTEST_ARGS)
 

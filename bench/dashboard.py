@@ -1,10 +1,10 @@
-"""The supervisors' dashboard at scale: hotline.metrics.dashboard for 7 and 30 days, and the
+"""The supervisors' dashboard at scale: hotline.dashboard.metrics.dashboard for 7 and 30 days, and the
 whole page (rendered by Django's test Client in this process, logged in as a supervisor).
 
 Prints, per size n (median and p95 of --repeat timed calls after one warm-up, in ms):
     dashboard_ms_<n>            the page, default period (7 days); also _p95 and dashboard_queries_<n>
     dashboard_ms_<n>_30d        the page for 30 days; also _p95 and dashboard_queries_<n>_30d
-    dashboard_metrics_ms_<n>_7d / _30d   the figures alone (hotline.metrics.dashboard)
+    dashboard_metrics_ms_<n>_7d / _30d   the figures alone (hotline.dashboard.metrics.dashboard)
 Server time only: no network, no browser. The dataset is bench/generate.py's (ensure(n)).
 
     python bench/dashboard.py --sizes 10000 100000 1000000
@@ -41,7 +41,7 @@ def supervisor_client():
 def run(n: int, *, repeat: int = REPEAT) -> dict[str, float]:
     from django.urls import reverse
 
-    from hotline import metrics
+    from hotline.dashboard import metrics
 
     generate.ensure(n)
     client = supervisor_client()

@@ -178,7 +178,7 @@ CROSS JOIN LATERAL (VALUES
      COALESCE(c.first_response_at, c.received_at + interval '1 minute'))
 ) AS e(actor, kind, at);
 
--- The flags set by earlier sweeps: an event per wait and threshold (hotline.sla).
+-- The flags set by earlier sweeps: an event per wait and threshold (hotline.desk.sla).
 INSERT INTO hotline_caseevent (case_id, actor_id, kind, data, created_at, sla_wait)
 SELECT id, NULL, f.kind, '{{}}'::jsonb, f.at, awaiting_since
 FROM hotline_case
@@ -206,7 +206,7 @@ def load(n: int, *, now: datetime | None = None, at_risk_flagged: bool = False, 
     from django.db import connection, transaction
     from django.utils import timezone
 
-    from hotline import crypto
+    from hotline.privacy import crypto
 
     now = now or timezone.now()
     owners = _operators()
@@ -215,7 +215,7 @@ def load(n: int, *, now: datetime | None = None, at_risk_flagged: bool = False, 
         "now": now, "n": n, "first_owner": owners[0], "owners": len(owners),
         "sla_hours": settings.SLA_HOURS, "warning_hours": settings.SLA_WARNING_HOURS,
         "first_at_risk_flagged": 0 if at_risk_flagged else OVERDUE_DUE,
-        # Personal columns are encrypted at rest (hotline.fields): write real tokens, one per
+        # Personal columns are encrypted at rest (hotline.privacy.fields): write real tokens, one per
         # distinct text (equal texts may share a token; the benchmarks decrypt what they read).
         **{f"tok_{name}": crypto.encrypt(text) for name, text in (
             ("identifier", "bench contact"), ("empty", ""), ("place", "Sector 4"), ("triage", "{}"),

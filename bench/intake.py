@@ -6,7 +6,7 @@ The load generator runs here, on loopback only: THREADS threads with one keep-al
 connection each post a fixed number of updates (bounded in time too). Every update has a
 unique update_id; it is a text message from one of count/4 private chats, so a quarter of
 the updates open a case (and queue the acknowledgement for delivery) and the rest join one.
-The webhook stores each update and wakes a worker (hotline/telegram/inbox.py); no worker
+The webhook stores each update and wakes a worker (hotline/intake/telegram/inbox.py); no worker
 runs while the webhook is measured, so both endpoints have the machine to themselves. Then
 a real Celery worker (2 processes, the intake queue only) applies the stored backlog: its
 rate is how fast requests reach the desk's queue. Tasks go to the real Redis (REDIS_URL,

@@ -34,7 +34,7 @@ def explain() -> str:
     from django.db import connection
     from django.utils import timezone
 
-    from hotline.sla import postgresql_sweep_statement
+    from hotline.desk.sla import postgresql_sweep_statement
 
     sql, params = postgresql_sweep_statement(timezone.now())
     with connection.cursor() as cursor:
@@ -57,7 +57,7 @@ def _timed_sweep() -> tuple[float, int, object, float]:
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
-    from hotline.sla import sla_sweep
+    from hotline.desk.sla import sla_sweep
 
     commit_seconds = []
     plain_commit = connection._commit

@@ -6,14 +6,14 @@ from django.contrib import admin
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
-from .models import CannedReply, Case, CaseEvent, EquipmentType, Notification
-from .sla import SLA_STATE_LABELS, sla_state
+from hotline.desk.sla import SLA_STATE_LABELS, sla_state
+from hotline.models import CannedReply, Case, CaseEvent, EquipmentType, Notification
 
 
 @admin.register(EquipmentType)
 class EquipmentTypeAdmin(admin.ModelAdmin):
-    list_display = ["name", "reward_amount", "currency", "active", "position"]
-    list_editable = ["reward_amount", "active", "position"]
+    list_display = ["name", "name_uk", "reward_amount", "currency", "active", "position"]
+    list_editable = ["name_uk", "reward_amount", "active", "position"]
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -65,4 +65,4 @@ class CannedReplyAdmin(admin.ModelAdmin):
     search_fields = ["title"]
 
 
-from .api import admin as _api_admin  # noqa: E402, F401 - registers ApiToken (issue 3)
+from hotline.intake import admin as _api_admin  # noqa: E402, F401 - registers ApiToken (issue 3)

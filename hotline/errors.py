@@ -5,6 +5,13 @@ class DomainError(Exception):
     """A rule of the desk refused the action; the message says which, for the operator."""
 
     status_code = 409
+    # Which rule refused, for a form that offers a way past it (an over-the-limit confirmation).
+    code = "refused"
+
+    def __init__(self, message: str = "", *, field: str | None = None) -> None:
+        super().__init__(message)
+        # The input the rule is about, when there is one: a page shows the message beside it.
+        self.field = field
 
 
 class CaseNotFound(DomainError):
@@ -27,3 +34,9 @@ class InvalidTransition(DomainError):
 
 class InvalidInput(DomainError):
     status_code = 400
+
+
+class OverCapacity(InvalidTransition):
+    """Giving the case(s) would take an operator past their capacity; a supervisor may confirm."""
+
+    code = "over_capacity"

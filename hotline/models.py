@@ -9,9 +9,10 @@ from typing import Any
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils import translation
 from django.utils.translation import gettext_lazy as _
 
-from .fields import EncryptedJSONField, EncryptedTextField
+from hotline.privacy.fields import EncryptedJSONField, EncryptedTextField
 
 
 class Channel(models.TextChoices):
@@ -19,6 +20,10 @@ class Channel(models.TextChoices):
     PHONE = "phone", _("Phone")
     WEB = "web", _("Web form")
     API = "api", _("API")
+
+
+# Channels the desk can write back through; on the others an operator logs a call instead.
+REPLYABLE_CHANNELS = frozenset({Channel.TELEGRAM})
 
 
 class Stage(models.TextChoices):
@@ -54,7 +59,7 @@ class Contact(models.Model):
 
     `identifier` and `display_name` are personal data, encrypted at rest: lookups go through
     `lookup_hash` (a keyed hash, hotline.identity), never the identifier itself. Retention
-    (hotline.retention) empties both and sets `lookup_hash` to "erased:<pk>", so the person's
+    (hotline.privacy.retention) empties both and sets `lookup_hash` to "erased:<pk>", so the person's
     next request starts a new contact.
     """
 
@@ -105,7 +110,7 @@ class Case(models.Model):
         verbose_name=_("first responder"),
     )
     # The SLA clock: set by the first unanswered request, cleared by a human answer. Whether a
-    # case is at risk or overdue is read from it and the time (hotline.sla.sla_state); the
+    # case is at risk or overdue is read from it and the time (hotline.desk.sla.sla_state); the
     # sweep records each crossing as a timeline event, never on this row (see hotline/sla.py).
     awaiting_since = models.DateTimeField(null=True, blank=True, verbose_name=_("awaiting since"))
     closed_at = models.DateTimeField(
@@ -122,7 +127,7 @@ class Case(models.Model):
     # The contact's answers to the bot's questions: encrypted as one JSON value.
     triage = EncryptedJSONField(default=dict, blank=True, verbose_name=_("triage answers"))
     updated_at = models.DateTimeField(auto_now=True, verbose_name=_("updated at"))
-    # Personal data removed after RETENTION_DAYS (hotline.retention); figures are kept.
+    # Personal data removed after RETENTION_DAYS (hotline.privacy.retention); figures are kept.
     anonymised_at = models.DateTimeField(null=True, blank=True, verbose_name=_("anonymised at"))
 
     class Meta:
@@ -180,6 +185,10 @@ class Case(models.Model):
     @property
     def is_open(self) -> bool:
         return self.stage in OPEN_STAGES
+
+
+# Encrypted columns of a case that lists never show: not loaded, so not decrypted per row.
+CASE_PERSONAL_FIELDS = ("triage", "surrender_place")
 
 
 class CaseCount(models.Model):
@@ -357,6 +366,11 @@ class EquipmentType(models.Model):
     """Equipment a person may bring, with the reward it earns. Admins edit these rows."""
 
     name = models.CharField(max_length=100, unique=True, verbose_name=_("name"))
+    # The name in the Ukrainian interface; empty: the name above is shown.
+    name_uk = models.CharField(
+        max_length=100, blank=True, verbose_name=_("name in Ukrainian"),
+        help_text=_("Shown to operators whose interface is in Ukrainian."),
+    )
     reward_amount = models.DecimalField(
         max_digits=12, decimal_places=2, default=Decimal("0"), verbose_name=_("reward amount"),
     )
@@ -371,6 +385,17 @@ class EquipmentType(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def display_name(self) -> str:
+        """The name in the interface language of the request being served."""
+        return name_in_language(self.name, self.name_uk)
+
+
+def name_in_language(name: str, name_uk: str) -> str:
+    """An equipment type's name for the active interface language (English when none is given)."""
+    language = (translation.get_language() or "").split("-")[0]
+    return name_uk if language == "uk" and name_uk else name
 
 
 class EquipmentRole(models.TextChoices):
@@ -401,17 +426,48 @@ class CaseEquipment(models.Model):
         return f"{self.quantity} x {self.equipment_type_id} ({self.role})"
 
 
-class Notification(models.Model):
-    """An in-app notice for supervisors (e.g. "3 cases became overdue"), with a link."""
+class NoticeKind(models.TextChoices):
+    SLA = "sla", _("Cases overdue or at risk")
+    CALL_ON_YOUR_CASE = "call_on_your_case", _("A colleague logged a call on your case")
 
-    kind = models.CharField(max_length=24, verbose_name=_("kind"))
+
+class Notification(models.Model):
+    """An in-app notice: for supervisors when `recipient` is empty (e.g. "3 cases became
+    overdue"), else for one person, counted in their header until they read it (e.g. a
+    colleague logged a call from the person of their case). `text` is an English summary for
+    the admin; pages say it in the reader's language from `kind`, `actor` and `case`."""
+
+    kind = models.CharField(max_length=24, choices=NoticeKind.choices, verbose_name=_("kind"))
     count = models.PositiveIntegerField(default=0, verbose_name=_("count"))
     text = models.CharField(max_length=200, verbose_name=_("text"))
     link = models.CharField(max_length=200, blank=True, verbose_name=_("link"))
     created_at = models.DateTimeField(verbose_name=_("created at"))
+    # No single-column indexes: notification_recipient_idx leads with the recipient, and the
+    # actor and case are only shown, never looked up by.
+    recipient = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE, related_name="notices",
+        verbose_name=_("recipient"), db_index=False,
+    )
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+",
+        verbose_name=_("by"), db_index=False,
+    )
+    case = models.ForeignKey(
+        Case, null=True, blank=True, on_delete=models.PROTECT, related_name="+", verbose_name=_("case"),
+        db_index=False,
+    )
+    read_at = models.DateTimeField(null=True, blank=True, verbose_name=_("read at"))
 
     class Meta:
-        indexes = [models.Index(fields=["-created_at"], name="notification_recent_idx")]
+        indexes = [
+            models.Index(fields=["-created_at"], name="notification_recent_idx"),
+            # The header's count of one person's unread notices, read on every page.
+            models.Index(
+                fields=["recipient"], name="notification_unread_idx",
+                condition=Q(recipient__isnull=False, read_at__isnull=True),
+            ),
+            models.Index(fields=["recipient", "-created_at"], name="notification_recipient_idx"),
+        ]
         verbose_name = _("notification")
         verbose_name_plural = _("notifications")
 

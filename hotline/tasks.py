@@ -1,91 +1,93 @@
-"""Celery tasks: each loads by id and calls the service layer; nothing here holds a rule."""
+"""Celery tasks: each loads by id and calls one function of a room; nothing here holds a rule.
+
+Names come from `hotline.queueing`, where every caller queues them from: a room never imports
+this module, so this is the only place that imports them all.
+"""
 
 from celery import shared_task
+from django.conf import settings
 
-from . import case_counts, delivery, sla
+from hotline import queueing
+from hotline.dashboard import case_counts
+from hotline.delivery import outbound
+from hotline.desk import ownership, sla
+from hotline.intake.telegram import apply, inbox
+from hotline.privacy import retention
 
 
-@shared_task(ignore_result=True)
+@shared_task(name=queueing.SLA_SWEEP, ignore_result=True)
 def sla_sweep_task() -> dict[str, int]:
     result = sla.sla_sweep()
     return {"at_risk": result.at_risk, "overdue": result.overdue}
 
 
-@shared_task(
-    bind=True, ignore_result=True, acks_late=True, max_retries=None,
-)
+@shared_task(name=queueing.DELIVER_MESSAGE, bind=True, ignore_result=True, acks_late=True, max_retries=None)
 def deliver_message_task(self, message_id: int) -> None:  # type: ignore[no-untyped-def]
     """Send one outbound message; the delivery module decides retry or final failure.
 
     Attempts are counted on the message, not the task (a re-queued task starts afresh)."""
-    retry_in = delivery.deliver_message(message_id)
+    retry_in = outbound.deliver_message(message_id)
     if retry_in is not None:
         raise self.retry(countdown=retry_in)
 
 
-@shared_task(ignore_result=True)
+@shared_task(name=queueing.DELIVERY_RECOVER, ignore_result=True)
 def delivery_recover_task() -> int:
     """Periodic: queue again outbound messages whose task was lost (Redis data, a dead worker)."""
-    return len(delivery.requeue_stranded())
+    return len(outbound.requeue_stranded())
 
 
-@shared_task(ignore_result=True)
+@shared_task(name=queueing.NOTIFY_SUPERVISORS, ignore_result=True)
 def notify_supervisors_task(overdue: int, at_risk: int) -> None:
-    delivery.notify_supervisors(overdue=overdue, at_risk=at_risk)
+    outbound.notify_supervisors(overdue=overdue, at_risk=at_risk)
 
 
-@shared_task(ignore_result=True)
+@shared_task(name=queueing.ANSWER_BUTTON, ignore_result=True)
 def telegram_answer_callback_task(callback_query_id: str, text: str) -> None:
-    delivery.answer_button(callback_query_id, text)
+    outbound.answer_button(callback_query_id, text)
 
 
-@shared_task(ignore_result=True, acks_late=True)
+@shared_task(name=queueing.PROCESS_UPDATES, ignore_result=True, acks_late=True)
 def telegram_process_updates_task(poll_seconds: float = 0.0) -> int:
     """Apply stored Telegram updates to the cases: woken by the webhook, and periodically
     for whatever a lost wake-up left behind."""
-    from .telegram.inbox import process_pending
-
-    return len(process_pending(poll_seconds=poll_seconds))
+    return len(inbox.process_pending(poll_seconds=poll_seconds))
 
 
-@shared_task(ignore_result=True)
+@shared_task(name=queueing.PRUNE_UPDATES, ignore_result=True)
 def telegram_prune_updates_task() -> int:
     """Forget old Telegram update ids (Telegram may reuse them after a week without updates)."""
-    from .telegram.intake import prune_updates
-
-    return prune_updates()
+    return apply.prune_updates()
 
 
-@shared_task(bind=True, ignore_result=True, acks_late=True, max_retries=20)
+@shared_task(name=queueing.AUTO_ASSIGN_CASE, bind=True, ignore_result=True, acks_late=True, max_retries=20)
 def auto_assign_case_task(self, case_id: int, exclude_user_id: int | None = None) -> None:  # type: ignore[no-untyped-def]
     """Give a new or returned case to an operator; retry while another transaction holds it."""
-    from .assignment import CaseBusy, assign_case
-
     try:
-        assign_case(case_id, exclude_user_id=exclude_user_id)
-    except CaseBusy as busy:
+        ownership.assign_case(case_id, exclude_user_id=exclude_user_id)
+    except ownership.CaseBusy as busy:
         raise self.retry(countdown=2, exc=busy) from busy
 
 
-@shared_task(ignore_result=True, acks_late=True)
+@shared_task(name=queueing.AUTO_ASSIGN_OPERATOR, ignore_result=True, acks_late=True)
 def auto_assign_operator_task(operator_id: int, exclude_case_ids: list[int] | None = None) -> None:
     """Fill an operator's free capacity (they came on shift or finished a case)."""
-    from .assignment import assign_waiting_to
-
-    assign_waiting_to(operator_id, exclude_case_ids=exclude_case_ids or ())
+    ownership.assign_waiting_to(operator_id, exclude_case_ids=exclude_case_ids or ())
 
 
-@shared_task(ignore_result=True)
+@shared_task(name=queueing.AUTO_ASSIGN_SWEEP, ignore_result=True)
 def auto_assign_sweep_task() -> int:
     """Periodic: waiting cases a lost or skipped assignment left behind."""
-    from django.conf import settings
-
-    from .assignment import assign_waiting
-
-    return assign_waiting() if settings.AUTO_ASSIGN else 0
+    return ownership.assign_waiting() if settings.AUTO_ASSIGN else 0
 
 
-@shared_task(ignore_result=True)
+@shared_task(name=queueing.CASE_COUNTS_COMPACT, ignore_result=True)
 def case_counts_compact_task() -> int:
-    """Periodic: fold the ledger of case counts (hotline/case_counts.py) into a row per key."""
+    """Periodic: fold the ledger of case counts (hotline/dashboard/case_counts.py) into a row per key."""
     return case_counts.compact()
+
+
+@shared_task(name=queueing.RETENTION, ignore_result=True)
+def retention_task() -> int:
+    """Daily: erase personal data past RETENTION_DAYS (hotline/privacy/retention.py)."""
+    return retention.anonymise_expired().cases

@@ -2,18 +2,22 @@
 
 Password -> /login/verify/ (a code from the app, or a backup code) -> the page asked for.
 A user with no confirmed authenticator goes to /login/enrol/ instead: QR code, first code,
-backup codes shown once. OTP_REQUIRED=false (local demo only) lets users without a device in.
+backup codes shown once. Replacing a confirmed authenticator (a new phone) on the same page
+needs the password and a current code as well (operators.services.authenticator_replace).
+OTP_REQUIRED=false (local demo only) lets users without a device in.
 """
 
 from __future__ import annotations
 
 import logging
+from typing import Any
 from urllib.parse import urlencode
 
 from django import forms
 from django.conf import settings
 from django.contrib.auth import logout
 from django.contrib.auth import views as auth_views
+from django.contrib.auth.forms import AuthenticationForm
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render, resolve_url
 from django.urls import reverse
@@ -25,10 +29,12 @@ from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods
 from django_otp import login as otp_login
 from django_otp import verify_token
-from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from . import security
+from hotline.errors import NotAllowed
+
+from . import security, services
 from .middleware import second_factor_exempt
+from .models import AuthenticatorDevice
 
 logger = logging.getLogger(__name__)
 
@@ -41,6 +47,27 @@ class CodeForm(forms.Form):
 
     def clean_code(self) -> str:
         return "".join(self.cleaned_data["code"].split()).lower()
+
+
+class ReplaceForm(CodeForm):
+    """Replacing an authenticator: the new app's code, and the password and a current code too."""
+
+    password = forms.CharField(
+        label=gettext_lazy("Your password"), strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
+    )
+    current_code = forms.CharField(
+        label=gettext_lazy("A code from your current app, or a backup code"), max_length=16, strip=True,
+        widget=forms.TextInput(attrs={"autocomplete": "off"}),
+    )
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        self.fields["code"].widget.attrs.pop("autofocus", None)
+        self.fields["password"].widget.attrs["autofocus"] = True
+
+    def clean_current_code(self) -> str:
+        return "".join(self.cleaned_data["current_code"].split()).lower()
 
 
 def _next(request: HttpRequest) -> str:
@@ -63,6 +90,21 @@ class LoginView(auth_views.LoginView):
     """The password step, behind a per-address budget (django-axes adds the per-user lockout)."""
 
     template_name = "registration/login.html"
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        context = super().get_context_data(**kwargs)
+        context["otp_required"] = settings.OTP_REQUIRED
+        context["languages"] = settings.LANGUAGES
+        return context
+
+    def form_valid(self, form: AuthenticationForm) -> HttpResponse:
+        """Signed in. A language chosen on this page (its switch sets the language cookie) becomes
+        the operator's interface language, as if chosen in Preferences."""
+        response = super().form_valid(form)
+        chosen = self.request.COOKIES.get(settings.LANGUAGE_COOKIE_NAME, "")
+        if chosen in dict(settings.LANGUAGES):
+            services.operator_set_language(actor=self.request.user, ui_language=chosen)
+        return response
 
     def post(self, request: HttpRequest, *args: object, **kwargs: object) -> HttpResponse:
         if security.login_budget_spent(request):
@@ -92,13 +134,15 @@ def _passed(request: HttpRequest, device: object) -> None:
     security.session_rekey(request, old_key)
 
 
-def _wrong_code(request: HttpRequest, form: CodeForm) -> HttpResponse | None:
+def _wrong_code(request: HttpRequest, form: CodeForm, refusal: str | None = None) -> HttpResponse | None:
     """Count a wrong code; on the last allowed one, sign the password session out and say so."""
     if security.otp_failed(request.user):
         logger.warning("second factor locked user=%s", request.user.pk)
         logout(request)
         return locked_out(request, settings.OTP_LOCKOUT_MINUTES)
-    form.add_error("code", _("That code is not right. Check the time on your phone and try the newest code."))
+    form.add_error(
+        "code", refusal or _("That code is not right. Check the time on your phone and try the newest code."),
+    )
     return None
 
 
@@ -119,11 +163,7 @@ def otp_verify(request: HttpRequest) -> HttpResponse:
         return locked_out(request, settings.OTP_LOCKOUT_MINUTES)
     form = CodeForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        code = form.cleaned_data["code"]
-        verified = verify_token(user, device.persistent_id, code) if code.isdigit() else None
-        if verified is None:
-            backup = security.backup_device(user)
-            verified = verify_token(user, backup.persistent_id, code) if backup is not None else None
+        verified = security.verify_current_code(user, form.cleaned_data["code"])
         if verified is not None:
             _passed(request, verified)
             return redirect(next_url)
@@ -138,27 +178,44 @@ def otp_verify(request: HttpRequest) -> HttpResponse:
 @never_cache
 @require_http_methods(["GET", "POST"])
 def otp_enrol(request: HttpRequest) -> HttpResponse:
-    """Set up the authenticator app. Replacing an existing one needs that one's code first."""
+    """Set up the authenticator app. Replacing a confirmed one needs a signed-in session past
+    the second factor, the password and a current code (of the app, or a backup code)."""
     user = request.user
     next_url = _next(request)
-    if security.has_second_factor(user) and getattr(user, "otp_device", None) is None:
+    replacing = security.has_second_factor(user)
+    if replacing and getattr(user, "otp_device", None) is None:
         return redirect(_step("otp_verify", next_url))
     if security.otp_locked(user):
         logout(request)
         return locked_out(request, settings.OTP_LOCKOUT_MINUTES)
-    device: TOTPDevice = security.pending_totp(user)
-    form = CodeForm(request.POST or None)
+    device: AuthenticatorDevice = security.pending_totp(user)
+    form = (ReplaceForm if replacing else CodeForm)(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        if device.verify_token(form.cleaned_data["code"]):
+        data = form.cleaned_data
+        codes = None
+        if replacing:
+            try:
+                codes = services.authenticator_replace(
+                    actor=user, password=data["password"], current_code=data["current_code"], new_device=device,
+                    new_code=data["code"], keep_session=request.session.session_key,
+                )
+            except NotAllowed:
+                codes = None
+        elif device.verify_token(data["code"]):
             codes = security.confirm_totp(device)
-            _passed(request, device)
             logger.info("second factor enrolled user=%s", user.pk)
+        if codes is not None:
+            _passed(request, device)
             return render(request, "registration/backup_codes.html", {"codes": codes, "next": next_url})
-        refused = _wrong_code(request, form)
+        refused = _wrong_code(
+            request, form,
+            _("The password or one of the codes is not right.") if replacing else None,
+        )
         if refused is not None:
             return refused
     return render(request, "registration/otp_enrol.html", {
         "form": form, "next": next_url, "qr": security.qr_svg(device), "secret": security.secret_for_typing(device),
+        "replacing": replacing,
     })
 
 

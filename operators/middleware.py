@@ -4,10 +4,18 @@ from __future__ import annotations
 
 import zoneinfo
 from collections.abc import Callable
+from urllib.parse import urlencode, urlsplit
 
-from django.http import HttpRequest, HttpResponse
+from django.conf import settings
+from django.contrib.auth import logout
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import redirect, resolve_url
+from django.urls import reverse
 from django.utils import timezone, translation
+from django.utils.cache import add_never_cache_headers
+from django_htmx.http import HttpResponseClientRedirect
 
+from . import security
 from .models import OperatorProfile
 
 
@@ -45,18 +53,11 @@ class OperatorPreferencesMiddleware:
 
 # --- sessions and the second factor (SECURITY.md) ------------------------------------------------
 def _login_url(next_url: str, **extra: str) -> str:
-    from urllib.parse import urlencode
-
-    from django.conf import settings
-    from django.shortcuts import resolve_url
-
     return f"{resolve_url(settings.LOGIN_URL)}?{urlencode({'next': next_url, **extra})}"
 
 
 def _page_url(request: HttpRequest) -> str:
     """Where the person is: for an htmx request the page it came from, not the fragment."""
-    from urllib.parse import urlsplit
-
     current = request.headers.get("HX-Current-URL", "")
     if current:
         parts = urlsplit(current)
@@ -76,12 +77,6 @@ class SessionLimitsMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        from django.conf import settings
-        from django.contrib.auth import logout
-        from django.utils.cache import add_never_cache_headers
-
-        from . import security
-
         signed_in = request.user.is_authenticated
         if signed_in:
             session = request.session
@@ -124,13 +119,6 @@ class SecondFactorMiddleware:
         return self.get_response(request)
 
     def process_view(self, request: HttpRequest, view_func: Callable, args: tuple, kwargs: dict) -> HttpResponse | None:
-        from django.http import JsonResponse
-        from django.shortcuts import redirect
-        from django.urls import reverse
-        from django_htmx.http import HttpResponseClientRedirect
-
-        from . import security
-
         if getattr(view_func, "second_factor_exempt", False):
             return None
         user = request.user
@@ -146,8 +134,6 @@ class SecondFactorMiddleware:
             return None  # LoginRequiredMiddleware, or the API's own authentication, answers
         if security.second_factor_done(user):
             return None
-        from urllib.parse import urlencode
-
         step = reverse("otp_verify")
         if _is_api(request):
             return JsonResponse({"detail": "Second factor required: complete the login in the browser."}, status=403)

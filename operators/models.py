@@ -1,8 +1,20 @@
-"""Operators: who works cases, in which languages, how many at once, and whether on shift."""
+"""Operators: who works cases, in which languages, how many at once, and whether on shift;
+their second factor (an authenticator app and backup codes) and the audit of staff actions."""
+
+import time
+from base64 import b32encode
+from binascii import unhexlify
+from urllib.parse import quote, urlencode
 
 from django.conf import settings
 from django.db import models
+from django.utils.crypto import constant_time_compare, salted_hmac
 from django.utils.translation import gettext_lazy as _
+from django_otp.models import Device, ThrottlingMixin, TimestampMixin
+from django_otp.oath import TOTP
+from django_otp.util import random_hex
+
+from hotline.privacy.fields import EncryptedTextField
 
 
 class Language(models.Model):
@@ -68,3 +80,173 @@ class UserSession(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user_id} since {self.created_at:%Y-%m-%d %H:%M}"
+
+
+class StaffEventKind(models.TextChoices):
+    DEACTIVATED = "deactivated", _("Deactivated")
+    REACTIVATED = "reactivated", _("Reactivated")
+    SECOND_FACTOR_RESET = "second_factor_reset", _("Second factor reset")
+    SESSIONS_ENDED = "sessions_ended", _("Sessions ended")
+    CAPACITY_CHANGED = "capacity_changed", _("Capacity changed")
+    LANGUAGES_CHANGED = "languages_changed", _("Languages changed")
+    ROLE_CHANGED = "role_changed", _("Role changed")
+    SHIFT_CHANGED = "shift_changed", _("Shift changed by a supervisor")
+    AUTHENTICATOR_REPLACED = "authenticator_replaced", _("Authenticator replaced")
+
+
+class StaffEvent(models.Model):
+    """An immutable row per action on a staff account: who did what to whom, and when.
+
+    Supervisors see them in the audit (/audit/) beside the reads of cases. `data` holds the
+    values before and after (numbers, language codes, role names), never a secret. Like the
+    case timeline, rows cannot be changed or removed (a trigger refuses it on PostgreSQL).
+    """
+
+    kind = models.CharField(max_length=24, choices=StaffEventKind.choices, verbose_name=_("kind"))
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+", verbose_name=_("by"),
+    )
+    subject = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("staff member"),
+    )
+    data = models.JSONField(default=dict, blank=True, verbose_name=_("details"))
+    created_at = models.DateTimeField(verbose_name=_("when"))
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["-created_at"], name="staffevent_recent_idx"),
+            models.Index(fields=["subject", "-created_at"], name="staffevent_subject_idx"),
+        ]
+        verbose_name = _("staff event")
+        verbose_name_plural = _("staff events")
+
+    def __str__(self) -> str:
+        return f"{self.kind} of {self.subject_id} by {self.actor_id}"
+
+    def save(self, *args: object, **kwargs: object) -> None:
+        if not self._state.adding:
+            raise ValueError("Staff events are immutable.")
+        super().save(*args, **kwargs)  # type: ignore[arg-type]
+
+    def delete(self, *args: object, **kwargs: object) -> tuple[int, dict[str, int]]:
+        raise ValueError("Staff events are immutable.")
+
+
+# --- the second factor -----------------------------------------------------------------------------
+# django-otp's own TOTPDevice keeps its secret in clear and StaticToken its backup codes: with a
+# database dump and a password, someone could sign in. These two devices are django-otp devices
+# (its middleware, login and verify_token use them as they are) that keep neither in clear.
+
+
+def _new_totp_key() -> str:
+    return random_hex(20)
+
+
+class AuthenticatorDevice(TimestampMixin, ThrottlingMixin, Device):
+    """An authenticator app (TOTP, RFC 6238): django-otp's TOTPDevice with its secret encrypted
+    at rest under FIELD_ENCRYPTION_KEY, rotated with the contact data by
+    `manage.py rotate_encryption_key`."""
+
+    key = EncryptedTextField(default=_new_totp_key, help_text="The hex-encoded secret (20 bytes), encrypted.")
+    step = models.PositiveSmallIntegerField(default=30)
+    t0 = models.BigIntegerField(default=0)
+    digits = models.PositiveSmallIntegerField(default=6)
+    tolerance = models.PositiveSmallIntegerField(default=1)
+    drift = models.SmallIntegerField(default=0)
+    # The time step of the last code accepted: a code is accepted once.
+    last_t = models.BigIntegerField(default=-1)
+
+    class Meta(Device.Meta):
+        verbose_name = _("authenticator app")
+        verbose_name_plural = _("authenticator apps")
+
+    @property
+    def bin_key(self) -> bytes:
+        return unhexlify(self.key.encode())
+
+    def get_throttle_factor(self) -> int:
+        return getattr(settings, "OTP_TOTP_THROTTLE_FACTOR", 1)
+
+    def verify_token(self, token: object) -> bool:
+        """django-otp's TOTP check: a code of the current step (or `tolerance` steps around it),
+        newer than the last one accepted."""
+        allowed, _reason = self.verify_is_allowed()
+        if not allowed:
+            return False
+        try:
+            code = int(str(token))
+        except ValueError:
+            code = None
+        if code is not None:
+            totp = TOTP(self.bin_key, self.step, self.t0, self.digits, self.drift)
+            totp.time = time.time()
+            if totp.verify(code, self.tolerance, self.last_t + 1):
+                self.last_t = totp.t()
+                self.drift = totp.drift
+                self.throttle_reset(commit=False)
+                self.set_last_used_timestamp(commit=False)
+                self.save()
+                return True
+        self.throttle_increment(commit=True)
+        return False
+
+    @property
+    def config_url(self) -> str:
+        """The otpauth:// URL an app scans (Key Uri Format), labelled with OTP_TOTP_ISSUER."""
+        issuer = str(getattr(settings, "OTP_TOTP_ISSUER", "") or "").replace(":", "")
+        label = f"{issuer}:{self.user.get_username()}" if issuer else self.user.get_username()
+        params = urlencode({
+            "secret": b32encode(self.bin_key).decode().rstrip("="), "algorithm": "SHA1", "digits": self.digits,
+            "period": self.step,
+        })
+        if issuer:
+            params += f"&issuer={quote(issuer)}"
+        return f"otpauth://totp/{quote(label)}?{params}"
+
+
+def backup_code_hashes(code: str) -> list[str]:
+    """The keyed hashes a backup code may be stored under: by SECRET_KEY first, then by each of
+    SECRET_KEY_FALLBACKS (so codes survive a rotation of the secret key until they are used)."""
+    secrets = [settings.SECRET_KEY, *getattr(settings, "SECRET_KEY_FALLBACKS", [])]
+    return [salted_hmac("operators.backup-code", code, secret=secret, algorithm="sha256").hexdigest()
+            for secret in secrets]
+
+
+class BackupCodeDevice(ThrottlingMixin, TimestampMixin, Device):
+    """Single-use backup codes, kept as keyed hashes (HMAC-SHA256 under SECRET_KEY): shown once
+    when made, never readable again, useless in a dump without the key."""
+
+    class Meta(Device.Meta):
+        verbose_name = _("backup codes")
+        verbose_name_plural = _("backup codes")
+
+    def get_throttle_factor(self) -> int:
+        return getattr(settings, "OTP_STATIC_THROTTLE_FACTOR", 1)
+
+    def verify_token(self, token: object) -> bool:
+        """A code not used before: it is used up now."""
+        allowed, _reason = self.verify_is_allowed()
+        if not allowed:
+            return False
+        hashes = backup_code_hashes("".join(str(token).split()).lower())
+        match = next(
+            (row for row in self.codes.filter(code_hash__in=hashes)
+             if any(constant_time_compare(row.code_hash, h) for h in hashes)),
+            None,
+        )
+        if match is None:
+            self.throttle_increment(commit=True)
+            return False
+        match.delete()
+        self.throttle_reset(commit=False)
+        self.set_last_used_timestamp(commit=False)
+        self.save()
+        return True
+
+
+class BackupCode(models.Model):
+    device = models.ForeignKey(BackupCodeDevice, on_delete=models.CASCADE, related_name="codes")
+    code_hash = models.CharField(max_length=64, db_index=True)
+
+    def __str__(self) -> str:
+        return f"backup code {self.pk} of device {self.device_id}"

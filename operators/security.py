@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import secrets
 import time
+from base64 import b32encode
 from datetime import UTC, datetime
 
 import qrcode
@@ -24,10 +26,9 @@ from django.http import HttpRequest
 from django.utils.html import format_html
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext
-from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
-from django_otp.plugins.otp_totp.models import TOTPDevice
+from django_otp import verify_token
 
-from .models import UserSession
+from .models import AuthenticatorDevice, BackupCode, BackupCodeDevice, UserSession, backup_code_hashes
 
 # Keys of our session data: when the sign-in began and when the person last did something.
 SESSION_STARTED = "desk_started"
@@ -95,51 +96,68 @@ def otp_succeeded(user: User) -> None:
     cache.delete(_otp_key(user))
 
 
-# --- devices -------------------------------------------------------------------------------------
-def confirmed_totp(user: User) -> TOTPDevice | None:
-    return TOTPDevice.objects.filter(user=user, confirmed=True).order_by("pk").first()
+# --- devices (operators.models: the secret encrypted, the backup codes hashed) -------------------
+def confirmed_totp(user: User) -> AuthenticatorDevice | None:
+    return AuthenticatorDevice.objects.filter(user=user, confirmed=True).order_by("pk").first()
 
 
 def has_second_factor(user: User) -> bool:
-    return TOTPDevice.objects.filter(user=user, confirmed=True).exists()
+    return AuthenticatorDevice.objects.filter(user=user, confirmed=True).exists()
 
 
-def pending_totp(user: User) -> TOTPDevice:
+def pending_totp(user: User) -> AuthenticatorDevice:
     """The unconfirmed device shown at enrolment; the same one on reload, so the QR stays valid."""
-    device = TOTPDevice.objects.filter(user=user, confirmed=False).order_by("-pk").first()
+    device = AuthenticatorDevice.objects.filter(user=user, confirmed=False).order_by("-pk").first()
     if device is None:
-        device = TOTPDevice.objects.create(user=user, name="Authenticator app", confirmed=False)
+        device = AuthenticatorDevice.objects.create(user=user, name="Authenticator app", confirmed=False)
     return device
 
 
-def backup_device(user: User) -> StaticDevice | None:
-    return StaticDevice.objects.filter(user=user, confirmed=True).first()
+def backup_device(user: User) -> BackupCodeDevice | None:
+    return BackupCodeDevice.objects.filter(user=user, confirmed=True).first()
 
 
 def backup_codes_left(user: User) -> int:
-    return StaticToken.objects.filter(device__user=user, device__confirmed=True).count()
+    return BackupCode.objects.filter(device__user=user, device__confirmed=True).count()
+
+
+def verify_current_code(user: User, code: str) -> AuthenticatorDevice | BackupCodeDevice | None:
+    """The device that accepts `code`: the confirmed authenticator app (digits), else a backup
+    code (which is used up). None when neither does."""
+    device = confirmed_totp(user)
+    verified = verify_token(user, device.persistent_id, code) if device is not None and code.isdigit() else None
+    if verified is None:
+        backup = backup_device(user)
+        verified = verify_token(user, backup.persistent_id, code) if backup is not None else None
+    return verified
 
 
 @transaction.atomic
-def confirm_totp(device: TOTPDevice) -> list[str]:
+def confirm_totp(device: AuthenticatorDevice) -> list[str]:
     """Make the enrolled device the user's only one and issue fresh backup codes."""
-    TOTPDevice.objects.filter(user_id=device.user_id).exclude(pk=device.pk).delete()
+    AuthenticatorDevice.objects.filter(user_id=device.user_id).exclude(pk=device.pk).delete()
     device.confirmed = True
     device.save(update_fields=["confirmed"])
     return regenerate_backup_codes(device.user)
 
 
+def new_backup_code() -> str:
+    """Eight characters of base32 (40 random bits), as django-otp's backup codes."""
+    return b32encode(secrets.token_bytes(5)).decode().lower()
+
+
 @transaction.atomic
 def regenerate_backup_codes(user: User) -> list[str]:
-    """New single-use codes; the old ones stop working. Shown once, never again."""
-    device, _ = StaticDevice.objects.get_or_create(user=user, name="Backup codes", defaults={"confirmed": True})
-    device.token_set.all().delete()
-    codes = [StaticToken.random_token() for _ in range(settings.OTP_BACKUP_CODES)]
-    StaticToken.objects.bulk_create([StaticToken(device=device, token=code) for code in codes])
+    """New single-use codes; the old ones stop working. Shown once, never again: only their
+    keyed hashes are stored."""
+    device, _ = BackupCodeDevice.objects.get_or_create(user=user, name="Backup codes", defaults={"confirmed": True})
+    device.codes.all().delete()
+    codes = [new_backup_code() for _ in range(settings.OTP_BACKUP_CODES)]
+    BackupCode.objects.bulk_create([BackupCode(device=device, code_hash=backup_code_hashes(code)[0]) for code in codes])
     return codes
 
 
-def qr_svg(device: TOTPDevice) -> SafeString:
+def qr_svg(device: AuthenticatorDevice) -> SafeString:
     """The otpauth:// URL as an inline SVG drawn here: the secret never leaves the server."""
     image = qrcode.make(device.config_url, image_factory=qrcode.image.svg.SvgPathImage, box_size=8, border=2)
     svg = image.to_string(encoding="unicode")
@@ -147,10 +165,8 @@ def qr_svg(device: TOTPDevice) -> SafeString:
     return mark_safe(svg)  # noqa: S308 - drawn by qrcode from our own URL, no user text
 
 
-def secret_for_typing(device: TOTPDevice) -> SafeString:
+def secret_for_typing(device: AuthenticatorDevice) -> SafeString:
     """The base32 secret in groups of four, for apps that cannot scan."""
-    from base64 import b32encode
-
     secret = b32encode(device.bin_key).decode().rstrip("=")
     return format_html("{}", " ".join(secret[i:i + 4] for i in range(0, len(secret), 4)))
 

@@ -7,11 +7,16 @@ the same absence is a failure.
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from typing import NoReturn
 
 import pytest
 from django.db import connection
 
+from tests import telegram
 from tests.factories import make_operator, seed_data_migration_rows
+from tests.fake_bot_api import FakeBotApi
+from tests.processes import Process, celery_worker, subprocess_env
 
 CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 
@@ -26,19 +31,20 @@ def _redis_answers() -> bool:
         return False
 
 
-def _missing(service: str) -> None:
-    message = f"{service} is not available"
+def missing(what: str) -> NoReturn:
+    """Something a test needs is not there (a service, a tool, the browser): the test skips
+    locally; under CI=true the same absence is a failure."""
     if CI:
-        pytest.fail(f"{message} (CI=true: a missing service is a failure)")
-    pytest.skip(message)
+        pytest.fail(f"{what} (CI=true: a missing service or tool is a failure)")
+    pytest.skip(what)
 
 
 @pytest.fixture(autouse=True)
 def _services(request: pytest.FixtureRequest) -> None:
     if request.node.get_closest_marker("postgres") and connection.vendor != "postgresql":
-        _missing("PostgreSQL")
+        missing("PostgreSQL is not available")
     if request.node.get_closest_marker("redis") and not _redis_answers():
-        _missing("Redis")
+        missing("Redis is not available")
 
 
 @pytest.fixture(autouse=True)
@@ -71,6 +77,34 @@ def operator2(db):
 @pytest.fixture
 def supervisor(db):
     return make_operator("sofia", supervisor=True)
+
+
+@pytest.fixture
+def telegram_settings(settings) -> None:
+    """The webhook's secret (tests/telegram.py: WEBHOOK_SECRET) and a bot token; the Bot API
+    address points nowhere (a test that sends to Telegram uses `bot_api`)."""
+    telegram.configure(settings)
+
+
+@pytest.fixture
+def bot_api(settings) -> Iterator[FakeBotApi]:
+    """The fake Bot API (tests/fake_bot_api.py) running, and the settings pointing at it."""
+    with FakeBotApi() as api:
+        telegram.configure(settings, api)
+        yield api
+
+
+@pytest.fixture
+def worker(bot_api, settings, tmp_path) -> Iterator[Process]:
+    """A real Celery worker (a subprocess on the test database and Redis) that talks to the
+    fake Bot API, retries a send after 1 s, and auto-assigns only if this test's settings do.
+    Its test needs `django_db(transaction=True)`, so that the worker sees committed data."""
+    env = subprocess_env(
+        **telegram.settings_for(bot_api), TELEGRAM_RETRY_BASE_SECONDS="1",
+        AUTO_ASSIGN=str(settings.AUTO_ASSIGN).lower(),
+    )
+    with celery_worker(tmp_path, env) as process:
+        yield process
 
 
 @pytest.fixture(autouse=True)

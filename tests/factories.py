@@ -8,8 +8,9 @@ from datetime import datetime
 
 from django.contrib.auth.models import User
 
-from hotline import services
+from hotline.desk import ownership, services
 from hotline.models import Case, Stage
+from operators.models import OperatorProfile
 from operators.services import operator_create
 
 _identifiers = itertools.count(100_000)
@@ -23,6 +24,11 @@ def make_operator(
         username=username, password="correct horse battery", supervisor=supervisor, languages=languages,
         capacity=capacity, on_shift=on_shift,
     )
+
+
+def profile(user: User) -> OperatorProfile:
+    """The operator's profile, read again from the database."""
+    return OperatorProfile.objects.get(user=user)
 
 
 def receive(
@@ -40,7 +46,7 @@ def make_case(stage: str, *, owner: User, supervisor: User | None = None, channe
     case = receive(channel=channel).case
     if stage == Stage.NEW:
         return case
-    services.case_take(actor=owner, case_id=case.pk)
+    ownership.case_take(actor=owner, case_id=case.pk)
     if stage == Stage.ASSIGNED:
         return Case.objects.get(pk=case.pk)
     if channel == "telegram":
@@ -69,11 +75,12 @@ def login(client, user: User) -> None:
     """
     from django.http import HttpRequest
     from django_otp import login as otp_login
-    from django_otp.plugins.otp_totp.models import TOTPDevice
 
-    device = TOTPDevice.objects.filter(user=user, confirmed=True).first()
+    from operators.models import AuthenticatorDevice
+
+    device = AuthenticatorDevice.objects.filter(user=user, confirmed=True).first()
     if device is None:
-        device = TOTPDevice.objects.create(user=user, name="Test phone", confirmed=True)
+        device = AuthenticatorDevice.objects.create(user=user, name="Test phone", confirmed=True)
     client.force_login(user)
     request = HttpRequest()
     request.session = client.session
@@ -91,13 +98,14 @@ def seed_data_migration_rows() -> None:
 
     importlib.import_module("operators.migrations.0002_roles_and_languages").seed(django_apps, None)
     importlib.import_module("hotline.migrations.0002_seed_equipment").seed(django_apps, None)
+    importlib.import_module("hotline.migrations.0005_equipment_name_uk").seed(django_apps, None)
 
 
 
 def current_flags(case: Case) -> tuple[datetime | None, datetime | None]:
     """When the sweep flagged the case's current wait at risk, and overdue (None: not flagged).
 
-    The flags are timeline events of the wait (hotline.sla), not columns of the case."""
+    The flags are timeline events of the wait (hotline.desk.sla), not columns of the case."""
     flagged = dict(
         case.events.filter(kind__in=["at_risk", "overdue"], sla_wait=case.awaiting_since)
         .values_list("kind", "created_at")

@@ -40,8 +40,9 @@ def server_error() -> Answer:
 
 
 class FakeBotApi:
-    def __init__(self, token: str = "123456789:TEST-token-abc") -> None:  # noqa: S107 - a fake
+    def __init__(self, token: str = "123456789:TEST-token-abc", *, ports: range = PORTS) -> None:  # noqa: S107
         self.token = token
+        self.ports = ports  # it listens on the first free one
         self.calls: list[tuple[str, dict[str, Any]]] = []
         self._scripts: dict[str, deque[Answer]] = defaultdict(deque)
         self._message_ids = itertools.count(7001)
@@ -74,14 +75,14 @@ class FakeBotApi:
 
     def start(self) -> FakeBotApi:
         handler = type("Handler", (_Handler,), {"api": self})
-        for port in PORTS:
+        for port in self.ports:
             try:
                 self._server = ThreadingHTTPServer(("127.0.0.1", port), handler)
                 break
             except OSError:
                 continue
         else:
-            raise RuntimeError("no free port in 8100-8199")
+            raise RuntimeError(f"no free port in {self.ports.start}-{self.ports.stop - 1}")
         threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
         return self
 

@@ -29,15 +29,20 @@ ROOT = Path(__file__).resolve().parent.parent
 PORTS = range(8500, 8600)  # this checkout's share of local ports (scale)
 
 
-def free_port(ports: range = PORTS) -> int:
-    """A port in `ports` nothing listens on right now."""
+def free_port(ports: range = PORTS, taken: set[int] | None = None) -> int:
+    """A port in `ports` nothing listens on right now; with `taken`, also none handed out
+    before (and the one returned is added to it), for servers started later."""
     for port in ports:
+        if taken is not None and port in taken:
+            continue
         with socket.socket() as probe:
             try:
                 probe.bind(("127.0.0.1", port))
             except OSError:
                 continue
-            return port
+        if taken is not None:
+            taken.add(port)
+        return port
     raise RuntimeError(f"no free port in {ports.start}-{ports.stop - 1}")
 
 

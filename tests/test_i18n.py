@@ -31,17 +31,17 @@ import time_machine
 from django.conf import settings
 from django.urls import reverse
 from django.utils import timezone
-from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from hotline import services
+from hotline.desk import ownership, services
 from hotline.models import EquipmentType, Stage
+from operators.models import AuthenticatorDevice as TOTPDevice
 from operators.models import Language, OperatorProfile
-from tests.desk_helpers import flash, login
+from tests.conftest import missing
 from tests.factories import make_case, make_operator, receive
+from tests.pages import login
 
 ROOT = Path(settings.BASE_DIR)
 FOLDER = ROOT / "locale" / "uk" / "LC_MESSAGES"
-CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 # The documented command (docs/notes/desk.md, README): the same scope here.
 IGNORED = (".venv", "var", "docs", "bench", "tests")
 PLACEHOLDER = re.compile(r"%\((\w+)\)[sdr]")
@@ -175,12 +175,9 @@ def test_the_committed_mo_is_the_compiled_po():
 
 
 def _gettext_tools() -> None:
-    missing = [tool for tool in ("xgettext", "msgmerge", "msguniq", "msgattrib", "msgfmt") if not shutil.which(tool)]
-    if missing:
-        message = f"GNU gettext is not installed ({', '.join(missing)}): apt-get install gettext"
-        if CI:
-            pytest.fail(f"{message} (CI=true: a missing tool is a failure)")
-        pytest.skip(message)
+    absent = [tool for tool in ("xgettext", "msgmerge", "msguniq", "msgattrib", "msgfmt") if not shutil.which(tool)]
+    if absent:
+        missing(f"GNU gettext is not installed ({', '.join(absent)}): apt-get install gettext")
 
 
 def test_every_ui_string_in_the_code_has_its_ukrainian_translation(tmp_path):
@@ -264,6 +261,7 @@ def visible_text(html: str) -> str:
 ALLOWED = {
     "Hotline", "Desk", "Telegram", "API", "CSV", "USD", "QR", "Aegis", "FreeOTP", "Google", "Authenticator",
     "English", "olena", "taras", "sofia", "Sector",
+    "Enter", "Esc",  # keys, as printed on them
 }
 
 
@@ -298,7 +296,7 @@ def ukrainian_desk(client, operator, supervisor):
     with time_machine.travel(now - timedelta(days=2), tick=False):
         answered = receive().case
     with time_machine.travel(now - timedelta(days=2, hours=-3), tick=False):
-        services.case_take(actor=operator, case_id=answered.pk)
+        ownership.case_take(actor=operator, case_id=answered.pk)
         services.case_reply(actor=operator, case_id=answered.pk, text="Здравствуйте, мы на связи.")
     services.case_add_note(actor=operator, case_id=answered.pk, text="Перевірити позивний")
     services.case_log_call(actor=operator, case_id=answered.pk, summary="Поговорили", direction="outbound")
@@ -380,7 +378,7 @@ def test_refusals_from_the_services_reach_the_operator_in_ukrainian(client, db):
     waiting = receive().case
     login(client, busy, language="uk")
     response = client.post(reverse("case_take", args=[waiting.pk]))
-    assert flash(response) == ["Ви досягли свого ліміту: 1 активна справа."]
+    assert response.status_code == 409 and "Ви досягли свого ліміту: 1 активна справа." in response.content.decode()
     login(client, busy, language="en")
     response = client.post(reverse("case_take", args=[waiting.pk]))
-    assert flash(response)[-1] == "You are at your capacity of 1 active case."
+    assert "You are at your limit of 1 active case." in response.content.decode()

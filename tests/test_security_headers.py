@@ -15,7 +15,7 @@ import pytest
 from django.conf import settings
 from django.urls import reverse
 
-from hotline.models import Stage
+from hotline.models import Case, Stage
 from tests.factories import login, make_case, receive
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -86,21 +86,25 @@ def test_the_checker_finds_what_it_should():
 
 @pytest.mark.django_db
 def test_every_main_page_has_the_policy_and_no_inline_code(client, operator, supervisor):
+    """Each page answers exactly the status it should (a page that wrongly answers 404 fails
+    here), and every answer, the 404 page included, carries the policy."""
     case = make_case(Stage.PLANNING, owner=supervisor)
     receive()
-    pages = [reverse("login")]
-    anonymous = [client.get(url) for url in pages]
+    missing_case = 987654
+    assert not Case.objects.filter(pk=missing_case).exists()
+    anonymous = [(client.get(reverse("login")), 200)]
     login(client, supervisor)
-    urls = [
-        "/", "/?scope=all", "/?scope=unassigned", reverse("case", args=[case.pk]), reverse("dashboard"),
-        reverse("team"), reverse("canned_replies"), reverse("preferences"), reverse("security"),
-        reverse("otp_enrol"), "/nothing-here/", reverse("case", args=[987654]),
+    pages = [
+        ("/", 200), ("/?scope=all", 200), ("/?scope=unassigned", 200), (reverse("case", args=[case.pk]), 200),
+        (reverse("dashboard"), 200), (reverse("team"), 200), (reverse("canned_replies"), 200),
+        (reverse("preferences"), 200), (reverse("security"), 200), (reverse("otp_enrol"), 200),
+        ("/nothing-here/", 404), (reverse("case", args=[missing_case]), 404),
     ]
-    responses = anonymous + [client.get(url) for url in urls]
-    responses.append(client.get("/?scope=unassigned", HTTP_HX_REQUEST="true"))  # the polled fragment
-    for response in responses:
+    signed_in = [(client.get(url), status) for url, status in pages]
+    signed_in.append((client.get("/?scope=unassigned", HTTP_HX_REQUEST="true"), 200))  # the polled fragment
+    for response, status in anonymous + signed_in:
         url = response.wsgi_request.get_full_path()
-        assert response.status_code in (200, 404), url
+        assert response.status_code == status, (url, response.status_code)
         policy = response["Content-Security-Policy"]
         assert "script-src 'self'" in policy and "style-src 'self'" in policy and "default-src 'none'" in policy
         assert "unsafe-inline" not in policy and "unsafe-eval" not in policy
@@ -108,7 +112,7 @@ def test_every_main_page_has_the_policy_and_no_inline_code(client, operator, sup
         assert response["X-Frame-Options"] == "DENY"
         assert response["Referrer-Policy"] == "same-origin"
         assert inline_problems(response.content.decode()) == [], url
-    for response in responses[len(anonymous):]:
+    for response, _status in signed_in:
         assert "no-store" in response["Cache-Control"], response.wsgi_request.path
 
 

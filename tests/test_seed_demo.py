@@ -11,10 +11,11 @@ from operators.roles import can_work, is_supervisor
 pytestmark = pytest.mark.django_db
 
 
-def test_demo_has_staff_with_roles_and_cases_in_every_stage(settings):
+def test_demo_has_staff_with_roles_and_cases_in_every_stage(settings, tmp_path):
     settings.DEBUG = True
+    settings.VAR_DIR = tmp_path  # the demo logins file
     out = StringIO()
-    call_command("seed_demo", "--cases", "60", stdout=out)
+    call_command("seed_demo", "--cases", "60", "--show-logins", stdout=out)
     text = out.getvalue()
     assert "supervisor" in text and "olena" in text and "Seeded 60 cases" in text
 
@@ -22,7 +23,7 @@ def test_demo_has_staff_with_roles_and_cases_in_every_stage(settings):
 
     supervisor, olena = User.objects.get(username="supervisor"), User.objects.get(username="olena")
     assert is_supervisor(supervisor) and can_work(olena) and not is_supervisor(olena)
-    assert not supervisor.operator.on_shift and olena.operator.on_shift
+    assert not supervisor.operator.on_shift and not olena.operator.on_shift  # Take next is theirs to try
     stages = set(Case.objects.values_list("stage", flat=True))
     assert stages == set(Stage.values)
     assert CaseEvent.objects.filter(kind="overdue").exists()  # the demo's sweep ran

@@ -15,34 +15,51 @@ from django.http import Http404
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_field
 from rest_framework import serializers
 from rest_framework.generics import ListAPIView
+from rest_framework.pagination import PageNumberPagination
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from hotline import services
-from hotline.access import case_for
+from hotline.desk import services
+from hotline.desk.access import case_for
+from hotline.desk.selectors import QueueFilters, case_actions, case_conversation, case_list, case_timeline
+from hotline.desk.sla import sla_crossings
 from hotline.errors import CaseNotFound
-from hotline.models import Case, Channel, Stage
-from hotline.selectors import QueueFilters, case_actions, case_conversation, case_list, case_timeline
-from hotline.sla import sla_crossings
+from hotline.models import Case, Channel, CloseReason, Stage
 from operators.api_auth import VerifiedSessionAuthentication
+
+LANGUAGE_PATTERN = r"^[a-z]{0,8}$"
 
 
 class CaseFiltersIn(serializers.Serializer):
     stage = serializers.ChoiceField(choices=Stage.choices, required=False, allow_blank=True, default="")
     channel = serializers.ChoiceField(choices=Channel.choices, required=False, allow_blank=True, default="")
-    language = serializers.RegexField(r"^[a-z]{0,8}$", required=False, allow_blank=True, default="")
+    language = serializers.RegexField(LANGUAGE_PATTERN, required=False, allow_blank=True, default="")
     overdue = serializers.BooleanField(required=False, default=False)
+
+
+class CasePages(PageNumberPagination):
+    """DRF's pages, with what the schema did not say: pages count from 1, and a page past the
+    last (or below 1) answers 404."""
+
+    def get_schema_operation_parameters(self, view: Any) -> list[dict[str, Any]]:
+        parameters = super().get_schema_operation_parameters(view)
+        for parameter in parameters:
+            if parameter["name"] == self.page_query_param:
+                parameter["schema"] = {**parameter["schema"], "minimum": 1}
+        return parameters
 
 
 class CaseOut(serializers.ModelSerializer):
     """What a list shows of a case: never the contact."""
 
     number = serializers.CharField(read_only=True)
+    # Empty while the case is open: the schema says so (a read-only model field loses allow_blank).
+    close_reason = serializers.ChoiceField(choices=CloseReason.choices, allow_blank=True, read_only=True)
     owner = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
     # When the current wait passed each threshold (null: not yet, or not waiting): by the clock,
-    # as everywhere else (hotline.sla), so a client sees it whether the sweep ran or not.
+    # as everywhere else (hotline.desk.sla), so a client sees it whether the sweep ran or not.
     at_risk_since = serializers.SerializerMethodField()
     overdue_since = serializers.SerializerMethodField()
 
@@ -159,6 +176,7 @@ class StaffApiView(APIView):
 
 class CaseListView(StaffApiView, ListAPIView):
     serializer_class = CaseOut
+    pagination_class = CasePages
     filter_backends: list[Any] = []  # filters are the queue's, validated below
 
     def get_queryset(self) -> Any:
@@ -174,15 +192,21 @@ class CaseListView(StaffApiView, ListAPIView):
             "identifier or name is ever listed. Latest request first, 50 per page."
         ),
         parameters=[
-            OpenApiParameter("stage", str, enum=Stage.values, description="Only this stage."),
-            OpenApiParameter("channel", str, enum=Channel.values, description="Only this channel."),
-            OpenApiParameter("language", str, description="Only this language code, e.g. ru."),
+            OpenApiParameter("stage", str, enum=["", *Stage.values], description="Only this stage (empty: any)."),
+            OpenApiParameter(
+                "channel", str, enum=["", *Channel.values], description="Only this channel (empty: any).",
+            ),
+            OpenApiParameter(
+                "language", {"type": "string", "pattern": LANGUAGE_PATTERN},
+                description="Only this language code, e.g. ru (empty: any).",
+            ),
             OpenApiParameter("overdue", bool, description="Only cases overdue (flagged or past the SLA)."),
         ],
         responses={
             200: CaseOut(many=True),
             400: OpenApiResponse(description="An unknown stage or channel, or a malformed filter."),
             403: OpenApiResponse(description="Not logged in."),
+            404: OpenApiResponse(description="No such page: below 1, or past the last."),
         },
         tags=["cases"],
     )

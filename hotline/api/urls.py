@@ -1,13 +1,13 @@
+"""The case API (read side) for staff, its OpenAPI schema and the docs, under /api/."""
+
 from django.contrib.auth.decorators import login_required
 from django.urls import path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
-from .cases import CaseDetailView, CaseListView
-from .views import RequestCreateView
+from hotline.api.cases import CaseDetailView, CaseListView
 
 urlpatterns = [
-    path("v1/requests/", RequestCreateView.as_view(), name="api-request-create"),
-    # Staff reads (issue 7B): session login, the pages' access policy.
+    # Staff reads: session login, the pages' access policy.
     path("v1/cases/", CaseListView.as_view(), name="api-case-list"),
     path("v1/cases/<int:case_id>/", CaseDetailView.as_view(), name="api-case-detail"),
     # DRF views skip LoginRequiredMiddleware; these pages are for logged-in staff, so a

@@ -1,6 +1,8 @@
 """Settings shared by every environment; every value that differs comes from the environment.
 
-README's "Settings" table lists each variable read here.
+Read top to bottom, each setting is defined once: Django, the hotline's rules, Celery (its
+whole beat schedule in one dict), the REST API, intake, privacy, security, logging. README's
+"Settings" table lists each variable read here.
 """
 
 from datetime import timedelta
@@ -11,11 +13,13 @@ from django.core.exceptions import ImproperlyConfigured
 from kombu import Exchange, Queue
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
-VAR_DIR = BASE_DIR / "var"
 
 env = environ.Env()
 environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
+# The embedded default's files (SQLite database, broker, beat schedule, demo logins).
+VAR_DIR = Path(env.str("VAR_DIR", default=str(BASE_DIR / "var")))
 
+# --- Django ------------------------------------------------------------------------------
 DEBUG = env.bool("DEBUG", default=False)
 ALLOWED_HOSTS: list[str] = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost"])
 CSRF_TRUSTED_ORIGINS: list[str] = env.list("CSRF_TRUSTED_ORIGINS", default=[])
@@ -31,19 +35,29 @@ INSTALLED_APPS = [
     "rest_framework",
     "django_filters",
     "drf_spectacular",
+    "drf_spectacular_sidecar",  # Swagger UI / Redoc served from our static files, no CDN
     "django_htmx",
+    "django_otp",  # its devices are ours (operators.models): the secret encrypted, backup codes hashed
+    "axes",
+    "csp",
     "operators",
     "hotline",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",  # every response, error pages included
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # django-otp after authentication (sets user.is_verified()); our session rules and the
+    # second-factor gate before LoginRequiredMiddleware (it answers htmx with a client redirect).
+    "django_otp.middleware.OTPMiddleware",
+    "operators.middleware.SessionLimitsMiddleware",
+    "operators.middleware.SecondFactorMiddleware",
     # Deny by default: every view needs a login unless it says otherwise (intake endpoints).
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
     # After authentication: the operator's own interface language and time zone.
@@ -51,6 +65,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    "axes.middleware.AxesMiddleware",  # last: turns a lockout into the 429 page
 ]
 
 ROOT_URLCONF = "hotline.urls"
@@ -66,7 +81,8 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
-                "hotline.context_processors.desk",
+                "hotline.desk.context_processors.desk",
+                "operators.context_processors.signin",
             ],
         },
     },
@@ -93,6 +109,7 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "django.contrib.auth.backends.ModelBackend"]
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "queue"
 LOGOUT_REDIRECT_URL = "login"
@@ -118,81 +135,17 @@ SLA_WARNING_HOURS = env.float("SLA_WARNING_HOURS", default=20)
 SLA_SWEEP_SECONDS = env.float("SLA_SWEEP_SECONDS", default=60)
 # What a new request from a contact whose last case is closed does: "reopen" it or open "new".
 CASE_NEW_REQUEST_ON_CLOSED = env.str("CASE_NEW_REQUEST_ON_CLOSED", default="reopen")
+# One visit of a case page is one read in the audit, however often the page is shown again
+# within this many minutes (after each action, on reload) by the same person.
+CASE_VIEW_VISIT_MINUTES = env.int("CASE_VIEW_VISIT_MINUTES", default=30)
 # Key of the keyed hash that finds a contact by identifier without storing it in clear.
 CONTACT_LOOKUP_KEY = env.str("CONTACT_LOOKUP_KEY", default="")
-# Give each new or waiting case to an on-shift operator who speaks its language (hotline/assignment.py).
+# Give each new or waiting case to an on-shift operator who speaks its language (hotline/desk/ownership.py).
 AUTO_ASSIGN = env.bool("AUTO_ASSIGN", default=True)
 AUTO_ASSIGN_SWEEP_SECONDS = env.float("AUTO_ASSIGN_SWEEP_SECONDS", default=60)
-# The ledger of case counts (hotline/case_counts.py) is folded this often: the dashboard
-# reads as many rows as changes since.
+# The ledger of case counts (hotline/dashboard/case_counts.py) is folded this often: the
+# dashboard reads as many rows as changes since.
 CASE_COUNTS_COMPACT_SECONDS = env.float("CASE_COUNTS_COMPACT_SECONDS", default=300)
-# Fernet keys for personal data at rest; the first encrypts, all decrypt (rotation).
-FIELD_ENCRYPTION_KEYS: list[str] = env.list("FIELD_ENCRYPTION_KEY", default=[])
-
-# --- Celery --------------------------------------------------------------------------------
-REDIS_URL = env.str("REDIS_URL", default="")
-CELERY_BROKER_DIR = VAR_DIR / "broker"
-if REDIS_URL:
-    CELERY_BROKER_URL = REDIS_URL
-    CELERY_BROKER_TRANSPORT_OPTIONS: dict = {"visibility_timeout": 3600}
-else:
-    # Embedded broker: messages are files under var/broker; worker and beat need no server.
-    CELERY_BROKER_URL = "filesystem://"
-    CELERY_BROKER_TRANSPORT_OPTIONS = {
-        "data_folder_in": str(CELERY_BROKER_DIR),
-        "data_folder_out": str(CELERY_BROKER_DIR),
-        # kombu's default is ./control, which left exchange tables in the working tree.
-        "control_folder": str(CELERY_BROKER_DIR / "control"),
-        "store_processed": False,
-        "polling_interval": 0.2,
-    }
-CELERY_TASK_IGNORE_RESULT = True
-CELERY_TASK_ACKS_LATE = True  # a worker killed mid-task leaves the task for another
-CELERY_TASK_REJECT_ON_WORKER_LOST = True
-CELERY_WORKER_PREFETCH_MULTIPLIER = 1
-CELERY_TASK_SERIALIZER = "json"
-CELERY_ACCEPT_CONTENT = ["json"]
-CELERY_TIMEZONE = "UTC"
-CELERY_BEAT_SCHEDULE = {
-    # The 24-hour promise: flag every case waiting too long (hotline/tasks.py).
-    "sla-sweep": {
-        "task": "hotline.tasks.sla_sweep_task",
-        "schedule": timedelta(seconds=SLA_SWEEP_SECONDS),
-        "options": {"expires": SLA_SWEEP_SECONDS},
-    },
-    # The safety net of auto-assignment: waiting cases a lost or skipped task left behind.
-    "auto-assign-sweep": {
-        "task": "hotline.tasks.auto_assign_sweep_task",
-        "schedule": timedelta(seconds=AUTO_ASSIGN_SWEEP_SECONDS),
-        "options": {"expires": AUTO_ASSIGN_SWEEP_SECONDS},
-    },
-    "case-counts-compact": {
-        "task": "hotline.tasks.case_counts_compact_task",
-        "schedule": timedelta(seconds=CASE_COUNTS_COMPACT_SECONDS),
-        "options": {"expires": CASE_COUNTS_COMPACT_SECONDS},
-    },
-}
-
-# --- REST API -------------------------------------------------------------------------------
-REST_FRAMEWORK = {
-    "DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework.authentication.SessionAuthentication"],
-    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
-    "PAGE_SIZE": 50,
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
-}
-SPECTACULAR_SETTINGS = {"TITLE": "Hotline Desk API", "VERSION": "1.0.0", "SERVE_INCLUDE_SCHEMA": False}
-
-# --- logging: events by id only, never a contact's identifier, name or words ---------------
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
-}
 
 # --- intake: Telegram bot and REST intake API (docs/telegram.md) -----------------------------
 # The bot's token from BotFather; empty = no bot: outbound Telegram messages fail with a reason.
@@ -230,69 +183,159 @@ TELEGRAM_TRIAGE_QUESTIONS: list[dict] = [
     {"key": "equipment", "text": "Планируете прийти с техникой?",
      "answers": [["yes", "Да"], ["no", "Нет"], ["unsure", "Пока не знаю"]]},
 ]
-# The webhook stores each update and wakes a worker to apply it (hotline/telegram/inbox.py):
+# The webhook stores each update and wakes a worker to apply it (hotline/intake/telegram/inbox.py):
 # at most one wake-up per window across web processes; a periodic drain as the safety net;
 # supervisors are warned when the oldest stored update has waited longer than LATE.
 TELEGRAM_INBOX_WINDOW_SECONDS = env.int("TELEGRAM_INBOX_WINDOW_SECONDS", default=1)
 TELEGRAM_INBOX_SWEEP_SECONDS = env.float("TELEGRAM_INBOX_SWEEP_SECONDS", default=10)
 TELEGRAM_INBOX_LATE_SECONDS = env.float("TELEGRAM_INBOX_LATE_SECONDS", default=60)
-CELERY_BEAT_SCHEDULE["telegram-process-updates"] = {
-    "task": "hotline.tasks.telegram_process_updates_task",
-    "schedule": timedelta(seconds=TELEGRAM_INBOX_SWEEP_SECONDS),
-    "options": {"expires": TELEGRAM_INBOX_SWEEP_SECONDS},
-}
-CELERY_BEAT_SCHEDULE["telegram-prune-updates"] = {
-    "task": "hotline.tasks.telegram_prune_updates_task",
-    "schedule": timedelta(hours=1),
-    "options": {"expires": 3600},
-}
-# httpx logs each request's URL, which holds the bot token: keep it quiet.
-LOGGING["loggers"].update({"httpx": {"level": "WARNING"}, "httpcore": {"level": "WARNING"}})  # type: ignore[attr-defined]
-
+# Intake floods: requests per Telegram user per minute before the bot's own side effects
+# (acknowledgement, triage questions, button answers) stop; every request is still stored.
+TELEGRAM_USER_RATE_PER_MINUTE = env.int("TELEGRAM_USER_RATE_PER_MINUTE", default=20)
 # REST intake: per-token rate ("N/second|minute|hour|day") and largest accepted body.
 API_INTAKE_RATE = env.str("API_INTAKE_RATE", default="120/minute")
 API_INTAKE_MAX_BYTES = env.int("API_INTAKE_MAX_BYTES", default=64 * 1024)
-# Throttling counts live in the cache: shared Redis when REDIS_URL is set (several web
-# processes), else per-process memory (the one-process embedded default).
+# Requests with an unknown or revoked API token per client address; 429 for the address above it.
+API_INVALID_TOKEN_RATE = env.str("API_INVALID_TOKEN_RATE", default="20/minute")
+# Every request body is read whole before Django sees it, within this many seconds (408 after),
+# by the WSGI wrapper in hotline/intake/bodies.py; a body without Content-Length gets 411.
+REQUEST_BODY_TIMEOUT_SECONDS = env.float("REQUEST_BODY_TIMEOUT_SECONDS", default=5)
+
+# --- delivery: outbound messages (hotline/delivery/outbound.py) ------------------------------
+# A sender's claim on a message expires after DELIVERY_CLAIM_SECONDS (longer than one
+# sendMessage can take: connect + write + read timeouts).
+DELIVERY_CLAIM_SECONDS = env.float("DELIVERY_CLAIM_SECONDS", default=120)
+# Messages still queued this long after they were due are queued again (their task was lost).
+DELIVERY_RECOVER_AFTER_SECONDS = env.float("DELIVERY_RECOVER_AFTER_SECONDS", default=120)
+DELIVERY_RECOVER_SWEEP_SECONDS = env.float("DELIVERY_RECOVER_SWEEP_SECONDS", default=60)
+
+# --- privacy: encryption at rest and retention (hotline/privacy/, docs/notes/privacy.md) -----
+# Fernet keys for personal data at rest; the first encrypts, all decrypt (rotation).
+FIELD_ENCRYPTION_KEYS: list[str] = env.list("FIELD_ENCRYPTION_KEY", default=[])
+# Days after a case closed (or surrendered) before its personal data is erased; figures stay.
+RETENTION_DAYS = env.int("RETENTION_DAYS", default=90)
+
+# --- Redis: the broker and the shared cache (rate limits, lockouts, OTP counters) -------------
+REDIS_URL = env.str("REDIS_URL", default="")
+CELERY_BROKER_CONNECTION_TIMEOUT = env.float("CELERY_BROKER_CONNECT_TIMEOUT", default=2)
+# Redis redelivers a task not acknowledged within the visibility timeout: it must exceed the
+# longest countdown we schedule (TELEGRAM_RETRY_MAX_SECONDS) plus a task's run time, or a
+# waiting retry would run twice. Socket timeouts keep a publish from hanging on a dead host.
+CELERY_VISIBILITY_TIMEOUT = env.int("CELERY_VISIBILITY_TIMEOUT", default=3600)
+REDIS_TRANSPORT_OPTIONS = {
+    "visibility_timeout": CELERY_VISIBILITY_TIMEOUT,
+    "socket_connect_timeout": CELERY_BROKER_CONNECTION_TIMEOUT,
+    "socket_timeout": env.float("CELERY_BROKER_SOCKET_TIMEOUT", default=3),
+    "socket_keepalive": True,
+}
+CELERY_BROKER_DIR = VAR_DIR / "broker"
 if REDIS_URL:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
+    CELERY_BROKER_URL = REDIS_URL
+    CELERY_BROKER_TRANSPORT_OPTIONS: dict = REDIS_TRANSPORT_OPTIONS
+    # Several web processes share the counts; the cache must not hang either (the API fails
+    # open when it is unreachable).
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL,
+            "OPTIONS": {"socket_connect_timeout": CELERY_BROKER_CONNECTION_TIMEOUT, "socket_timeout": 2},
+        },
+    }
 else:
+    # Embedded broker: messages are files under var/broker; worker and beat need no server.
+    CELERY_BROKER_URL = "filesystem://"
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "data_folder_in": str(CELERY_BROKER_DIR),
+        "data_folder_out": str(CELERY_BROKER_DIR),
+        # kombu's default is ./control, which left exchange tables in the working tree.
+        "control_folder": str(CELERY_BROKER_DIR / "control"),
+        "store_processed": False,
+        "polling_interval": 0.2,
+    }
+    # The one-process embedded default: per-process memory.
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "hotline"}}
-INSTALLED_APPS += ["drf_spectacular_sidecar"]  # Swagger UI / Redoc served from our static files, no CDN
-SPECTACULAR_SETTINGS.update({
+
+# --- Celery: tasks (hotline/tasks.py, queued by name through hotline/queueing.py) ---------------
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_TASK_ACKS_LATE = True  # a worker killed mid-task leaves the task for another
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TASK_SERIALIZER = "json"
+CELERY_ACCEPT_CONTENT = ["json"]
+CELERY_TIMEZONE = "UTC"
+# The whole periodic schedule: run exactly one beat. Every entry expires after its period, so a
+# backlog never runs a sweep twice in a row.
+_PERIODIC = {
+    # The 24-hour promise: flag every case waiting too long.
+    "sla-sweep": ("sla_sweep_task", SLA_SWEEP_SECONDS),
+    # The safety net of auto-assignment: waiting cases a lost or skipped task left behind.
+    "auto-assign-sweep": ("auto_assign_sweep_task", AUTO_ASSIGN_SWEEP_SECONDS),
+    # Fold the dashboard's ledger of case counts.
+    "case-counts-compact": ("case_counts_compact_task", CASE_COUNTS_COMPACT_SECONDS),
+    # Stored Telegram updates whose wake-up was lost.
+    "telegram-process-updates": ("telegram_process_updates_task", TELEGRAM_INBOX_SWEEP_SECONDS),
+    # Forget old update ids (Telegram may reuse them after a week without updates).
+    "telegram-prune-updates": ("telegram_prune_updates_task", 3600),
+    # Personal data past RETENTION_DAYS (daily; a run expires after an hour).
+    "retention": ("retention_task", 86400),
+    # Outbound messages whose task was lost.
+    "delivery-recover": ("delivery_recover_task", DELIVERY_RECOVER_SWEEP_SECONDS),
+}
+CELERY_BEAT_SCHEDULE = {
+    name: {
+        "task": f"hotline.tasks.{task}",
+        "schedule": timedelta(seconds=seconds),
+        "options": {"expires": min(seconds, 3600)},
+    }
+    for name, (task, seconds) in _PERIODIC.items()
+}
+# The periodic sweeps have a queue of their own, so a backlog of deliveries (after an outage,
+# or a slow Telegram) never delays the overdue flagging or makes its runs expire unseen.
+# Applying stored Telegram updates has its own queue too: new requests reach the desk even
+# behind a backlog of deliveries or a long sweep. Workers consume every queue unless given -Q.
+CELERY_TASK_DEFAULT_QUEUE = "celery"
+CELERY_TASK_QUEUES = (
+    Queue("celery", Exchange("celery"), routing_key="celery"),
+    Queue("periodic", Exchange("celery"), routing_key="periodic"),
+    Queue("intake", Exchange("celery"), routing_key="intake"),
+)
+CELERY_TASK_ROUTES = {
+    **{entry["task"]: {"queue": "periodic"} for entry in CELERY_BEAT_SCHEDULE.values()},
+    "hotline.tasks.telegram_process_updates_task": {"queue": "intake"},
+}
+# Publishing after commit (hotline/queueing.py): a few quick tries, then give up and leave the
+# work to the sweeps, so a webhook answers within about a second even with Redis down.
+CELERY_TASK_PUBLISH_RETRY = True
+CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 2, "interval_start": 0, "interval_step": 0.25, "interval_max": 0.5}
+# Workers and beat wait for the broker as long as it takes (at start and after a loss).
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_BROKER_CONNECTION_MAX_RETRIES = None
+# A task running when the broker connection drops finishes (our tasks are idempotent; its
+# late ack is lost, so Redis hands it out again after the visibility timeout and it does
+# nothing). Cancelling it could interrupt a sendMessage Telegram already accepted.
+CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = False
+
+# --- REST API ----------------------------------------------------------------------------------
+REST_FRAMEWORK = {
+    # The pages' session, with the same second-factor rule (operators/api_auth.py).
+    "DEFAULT_AUTHENTICATION_CLASSES": ["operators.api_auth.VerifiedSessionAuthentication"],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
+    "PAGE_SIZE": 50,
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Hotline Desk API",
+    "VERSION": "1.0.0",
     "DESCRIPTION": "Intake API: integrations submit requests with an API token (see docs/telegram.md).",
+    "SERVE_INCLUDE_SCHEMA": False,
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
-})
-
-# --- privacy: retention of personal data (hotline/retention.py, docs/notes/privacy.md) --------
-# Days after a case closed (or surrendered) before its personal data is erased; figures stay.
-RETENTION_DAYS = env.int("RETENTION_DAYS", default=90)
-CELERY_IMPORTS = ["hotline.retention"]  # its task lives next to the rule it runs
-CELERY_BEAT_SCHEDULE["retention"] = {
-    "task": "hotline.retention.retention_task",
-    "schedule": timedelta(days=1),
-    "options": {"expires": 3600},
 }
 
-# --- security: second factor, lockout, sessions, headers, rate limits (SECURITY.md) ---------
-INSTALLED_APPS += ["django_otp", "django_otp.plugins.otp_totp", "django_otp.plugins.otp_static", "axes", "csp"]
-# django-otp after authentication (sets user.is_verified()); our session rules and the
-# second-factor gate before LoginRequiredMiddleware (it answers htmx with a client redirect).
-_login_required = MIDDLEWARE.index("django.contrib.auth.middleware.LoginRequiredMiddleware")
-MIDDLEWARE[_login_required:_login_required] = [
-    "django_otp.middleware.OTPMiddleware",
-    "operators.middleware.SessionLimitsMiddleware",
-    "operators.middleware.SecondFactorMiddleware",
-]
-MIDDLEWARE.insert(1, "csp.middleware.CSPMiddleware")  # every response, error pages included
-MIDDLEWARE.append("axes.middleware.AxesMiddleware")  # last: turns a lockout into the 429 page
-AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "django.contrib.auth.backends.ModelBackend"]
-REST_FRAMEWORK["DEFAULT_AUTHENTICATION_CLASSES"] = ["operators.api_auth.VerifiedSessionAuthentication"]
-TEMPLATES[0]["OPTIONS"]["context_processors"].append("operators.context_processors.signin")  # type: ignore[index]
-
+# --- security: second factor, lockout, sessions, headers (SECURITY.md) -------------------------
 # Staff log in with a TOTP code after the password. Only hotline/settings/local.py may relax it.
 OTP_REQUIRED = True
 OTP_TOTP_ISSUER = env.str("OTP_TOTP_ISSUER", default="Hotline Desk")
@@ -348,70 +391,26 @@ CONTENT_SECURITY_POLICY = {
     },
 }
 
-# Intake floods: requests per Telegram user per minute before the bot's own side effects
-# (acknowledgement, triage questions, button answers) stop; every request is still stored.
-TELEGRAM_USER_RATE_PER_MINUTE = env.int("TELEGRAM_USER_RATE_PER_MINUTE", default=20)
+# --- logging: events by id only, never a contact's identifier, name or words -------------------
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    # Defence in depth: log lines pass a filter that masks phone numbers and long digit runs.
+    "filters": {"redact": {"()": "hotline.privacy.redaction.RedactPersonalData"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["redact"]}},
+    "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO"), "filters": ["redact"]},
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+        # httpx logs each request's URL, which holds the bot token: keep it quiet.
+        "httpx": {"level": "WARNING"},
+        "httpcore": {"level": "WARNING"},
+        # The development server's access log (full URLs) goes through the same filtered handler.
+        "django.server": {"handlers": ["console"], "level": "INFO", "propagate": False},
+    },
+}
 
-# Defence in depth: log lines pass a filter that masks phone numbers and long digit runs.
-LOGGING["filters"] = {"redact": {"()": "hotline.log_redaction.RedactPersonalData"}}
-LOGGING["handlers"]["console"]["filters"] = ["redact"]  # type: ignore[index]
-LOGGING["root"]["filters"] = ["redact"]  # type: ignore[index]
-# The development server's access log (full URLs) goes through the same filtered handler.
-LOGGING["loggers"]["django.server"] = {"handlers": ["console"], "level": "INFO", "propagate": False}  # type: ignore[index]
-
-# --- Celery reliability: Redis or a worker may die; no work may be lost (docs/deploy.md) ------
-# Outbound delivery (hotline/delivery.py). A sender's claim on a message expires after
-# DELIVERY_CLAIM_SECONDS (longer than one sendMessage can take: connect + write + read timeouts).
-DELIVERY_CLAIM_SECONDS = env.float("DELIVERY_CLAIM_SECONDS", default=120)
-# Messages still queued this long after they were due are queued again (their task was lost).
-DELIVERY_RECOVER_AFTER_SECONDS = env.float("DELIVERY_RECOVER_AFTER_SECONDS", default=120)
-DELIVERY_RECOVER_SWEEP_SECONDS = env.float("DELIVERY_RECOVER_SWEEP_SECONDS", default=60)
-CELERY_BEAT_SCHEDULE["delivery-recover"] = {
-    "task": "hotline.tasks.delivery_recover_task",
-    "schedule": timedelta(seconds=DELIVERY_RECOVER_SWEEP_SECONDS),
-    "options": {"expires": DELIVERY_RECOVER_SWEEP_SECONDS},
-}
-# The periodic sweeps have a queue of their own, so a backlog of deliveries (after an outage,
-# or a slow Telegram) never delays the overdue flagging or makes its runs expire unseen.
-# Workers consume every queue in CELERY_TASK_QUEUES unless started with -Q.
-CELERY_TASK_DEFAULT_QUEUE = "celery"
-CELERY_TASK_QUEUES = (
-    Queue("celery", Exchange("celery"), routing_key="celery"),
-    Queue("periodic", Exchange("celery"), routing_key="periodic"),
-    Queue("intake", Exchange("celery"), routing_key="intake"),
-)
-CELERY_TASK_ROUTES = {
-    entry["task"]: {"queue": "periodic"} for entry in CELERY_BEAT_SCHEDULE.values()
-}
-# Applying stored Telegram updates has its own queue too: new requests reach the desk even
-# behind a backlog of deliveries or a long sweep.
-CELERY_TASK_ROUTES["hotline.tasks.telegram_process_updates_task"] = {"queue": "intake"}
-# Publishing after commit (hotline/queueing.py): a few quick tries, then give up and leave the
-# work to the sweeps, so a webhook answers within about a second even with Redis down.
-CELERY_TASK_PUBLISH_RETRY = True
-CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 2, "interval_start": 0, "interval_step": 0.25, "interval_max": 0.5}
-# Workers and beat wait for the broker as long as it takes (at start and after a loss).
-CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
-CELERY_BROKER_CONNECTION_MAX_RETRIES = None
-CELERY_BROKER_CONNECTION_TIMEOUT = env.float("CELERY_BROKER_CONNECT_TIMEOUT", default=2)
-# A task running when the broker connection drops finishes (our tasks are idempotent; its
-# late ack is lost, so Redis hands it out again after the visibility timeout and it does
-# nothing). Cancelling it could interrupt a sendMessage Telegram already accepted.
-CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = False
-# Redis redelivers a task not acknowledged within the visibility timeout: it must exceed the
-# longest countdown we schedule (TELEGRAM_RETRY_MAX_SECONDS) plus a task's run time, or a
-# waiting retry would run twice. Socket timeouts keep a publish from hanging on a dead host.
-CELERY_VISIBILITY_TIMEOUT = env.int("CELERY_VISIBILITY_TIMEOUT", default=3600)
-REDIS_TRANSPORT_OPTIONS = {
-    "visibility_timeout": CELERY_VISIBILITY_TIMEOUT,
-    "socket_connect_timeout": CELERY_BROKER_CONNECTION_TIMEOUT,
-    "socket_timeout": env.float("CELERY_BROKER_SOCKET_TIMEOUT", default=3),
-    "socket_keepalive": True,
-}
-if REDIS_URL:
-    CELERY_BROKER_TRANSPORT_OPTIONS = REDIS_TRANSPORT_OPTIONS
-    # The rate-limit cache must not hang either (the API fails open when it is unreachable).
-    CACHES["default"]["OPTIONS"] = {"socket_connect_timeout": CELERY_BROKER_CONNECTION_TIMEOUT, "socket_timeout": 2}
+# --- checks of settings that depend on each other ----------------------------------------------
 if CELERY_VISIBILITY_TIMEOUT <= TELEGRAM_RETRY_MAX_SECONDS + DELIVERY_CLAIM_SECONDS:
     raise ImproperlyConfigured(
         "CELERY_VISIBILITY_TIMEOUT must exceed TELEGRAM_RETRY_MAX_SECONDS + DELIVERY_CLAIM_SECONDS, "

@@ -1,7 +1,7 @@
 """Production: secrets have no default, so a missing one stops the process at start."""
 
-from .base import *  # noqa: F403
-from .base import env
+from hotline.settings.base import *  # noqa: F403
+from hotline.settings.base import env
 
 DEBUG = False
 SECRET_KEY = env.str("SECRET_KEY")
@@ -9,11 +9,14 @@ CONTACT_LOOKUP_KEY = env.str("CONTACT_LOOKUP_KEY")
 FIELD_ENCRYPTION_KEYS = env.list("FIELD_ENCRYPTION_KEY")
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS")
 
+# HTTPS only, like the second factor below: the environment cannot turn these off. A
+# production that answers plain HTTP is a misconfiguration, and SECURE_HSTS_SECONDS=0 would
+# tell every browser to forget HSTS. Run without TLS with hotline.settings.local instead.
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
-SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)
+SECURE_SSL_REDIRECT = True
 SESSION_COOKIE_SECURE = True
 CSRF_COOKIE_SECURE = True
-SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=31536000)
+SECURE_HSTS_SECONDS = 31536000  # one year
 SECURE_HSTS_INCLUDE_SUBDOMAINS = True
 SECURE_HSTS_PRELOAD = True
 SECURE_REFERRER_POLICY = "same-origin"

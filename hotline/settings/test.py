@@ -8,8 +8,8 @@ import os
 
 import psycopg
 
-from .base import *  # noqa: F403
-from .base import env
+from hotline.settings.base import *  # noqa: F403
+from hotline.settings.base import env
 
 SECRET_KEY = "test-only-key"  # noqa: S105 - tests only
 CONTACT_LOOKUP_KEY = "test-only-lookup-key"
@@ -41,7 +41,7 @@ elif _postgres_answers(TEST_DATABASE_URL):
     test_name = env.str("TEST_DATABASE_NAME", default="test_hotline")
     DATABASES["default"]["TEST"] = {"NAME": test_name + os.environ.get("PYTEST_XDIST_WORKER", "")}
     # A Celery worker started by a test must use the test's database, which already exists:
-    # the test passes its name here (tests/test_sla_worker.py).
+    # the test passes its name here (tests/desk/test_sla_worker.py).
     worker_database = env.str("TEST_WORKER_DATABASE_NAME", default="")
     if worker_database:
         DATABASES["default"]["NAME"] = worker_database

@@ -6,8 +6,8 @@ from django import template
 from django.utils import timezone
 from django.utils.timesince import timesince, timeuntil
 
-from hotline import sla
-from hotline.models import Case
+from hotline.desk import sla
+from hotline.models import Case, CloseReason, Stage
 
 register = template.Library()
 
@@ -28,13 +28,17 @@ def sla_state(case: Case) -> dict[str, Any]:
 @register.filter
 def stage_label(value: str) -> str:
     """A stage's translated name from its stored value (timeline event data)."""
-    from hotline.models import Stage
-
     return str(Stage(value).label) if value in Stage.values else value
 
 
 @register.filter
 def close_reason_label(value: str) -> str:
-    from hotline.models import CloseReason
-
     return str(CloseReason(value).label) if value in CloseReason.values else value
+
+
+@register.filter
+def join_or_value(value: object) -> str:
+    """A staff event's before/after: a list of codes joined, a number or a name as it is."""
+    if isinstance(value, list | tuple):
+        return ", ".join(str(item) for item in value) or "—"
+    return "—" if value in (None, "") else str(value)

@@ -3,6 +3,7 @@
 from datetime import timedelta
 
 from django import template
+from django.utils import formats
 from django.utils.translation import gettext
 
 register = template.Library()
@@ -29,4 +30,17 @@ def duration(value: float | timedelta | None) -> str:
 
 @register.filter
 def percent(value: float | None) -> str:
-    return "—" if value is None else f"{value * 100:.1f}%"
+    """A share as a percentage written the way the interface language writes it: 66.7% in
+    English, 66,7 % in Ukrainian (decimal comma, a no-break space before the sign)."""
+    if value is None:
+        return "—"
+    number = formats.number_format(round(value * 100, 1), decimal_pos=1, use_l10n=True)
+    return gettext("%(number)s%%") % {"number": number}
+
+
+@register.filter
+def count(value: int | None) -> str:
+    """A whole number grouped by thousands as the interface language does (12,345 / 12 345)."""
+    if value is None:
+        return "—"
+    return formats.number_format(value, use_l10n=True, force_grouping=True)

@@ -31,6 +31,127 @@
     }
   });
 
-  document.addEventListener("DOMContentLoaded", function () { showCannedPickers(document); });
-  document.addEventListener("htmx:afterSettle", function (event) { showCannedPickers(event.target); });
+  // A refused form comes back with its error beside it: put the focus there, so the keyboard
+  // and a screen reader land on what needs fixing (the field, or the form's message).
+  function focusFirstError(root) {
+    var field = root.querySelector("[aria-invalid='true']");
+    var message = root.querySelector("[data-form-error]");
+    var target = field || message;
+    if (!target) return;
+    var panel = target.closest("details");
+    if (panel) panel.open = true;
+    if (target === message) target.setAttribute("tabindex", "-1");
+    target.focus();
+    if (message) announce(message.textContent.trim());
+  }
+
+  // --- keyboard shortcuts (the list: base.html, "?") -------------------------------------------
+
+  function announce(text) {
+    var region = document.getElementById("announce");
+    if (!region || !text) return;
+    region.textContent = "";
+    window.setTimeout(function () { region.textContent = text; }, 50);
+  }
+
+  function isTyping(el) {
+    if (!el) return false;
+    if (el.isContentEditable || el.tagName === "TEXTAREA" || el.tagName === "SELECT") return true;
+    if (el.tagName !== "INPUT") return false;
+    return ["checkbox", "radio", "button", "submit", "reset", "hidden"].indexOf(el.type) === -1;
+  }
+
+  function queueRows() {
+    return Array.prototype.slice.call(document.querySelectorAll("#queue-table tbody tr"))
+      .filter(function (row) { return row.querySelector("th a"); });
+  }
+
+  var selectedCase = null;  // the queue row chosen with j/k, kept across the table's refreshes
+
+  function markSelected() {
+    queueRows().forEach(function (row) {
+      row.classList.toggle("selected", row.querySelector("th a").textContent.trim() === selectedCase);
+    });
+  }
+
+  function moveInQueue(step) {
+    var rows = queueRows();
+    if (!rows.length) { announce(document.getElementById("queue-table").dataset.emptyText || ""); return; }
+    var current = rows.findIndex(function (row) { return row.contains(document.activeElement); });
+    if (current === -1) current = rows.findIndex(function (row) { return row.classList.contains("selected"); });
+    var next = current === -1 ? (step > 0 ? 0 : rows.length - 1) : Math.min(Math.max(current + step, 0), rows.length - 1);
+    var link = rows[next].querySelector("th a");
+    selectedCase = link.textContent.trim();
+    markSelected();
+    link.focus();
+    var template = document.getElementById("queue-table").dataset.rowText || "{number}: {position} / {total}";
+    var state = rows[next].querySelector("td.left");
+    announce(template.replace("{number}", selectedCase).replace("{position}", next + 1).replace("{total}", rows.length)
+      + (state ? ", " + state.textContent.trim().replace(/\s+/g, " ") : ""));
+  }
+
+  function clickShortcut(key) {
+    var target = document.querySelector("[data-shortcut='" + key + "']");
+    if (!target) return false;
+    announce(target.textContent.trim());
+    target.click();
+    return true;
+  }
+
+  function focusField(id, panelId, what) {
+    var field = document.getElementById(id);
+    if (!field) return false;
+    var panel = panelId ? document.getElementById(panelId) : field.closest("details");
+    if (panel) panel.open = true;
+    field.focus();
+    announce(what || "");
+    return true;
+  }
+
+  function openHelp() {
+    var dialog = document.getElementById("shortcuts");
+    if (!dialog || dialog.open) return;
+    dialog.showModal();
+  }
+
+  document.addEventListener("click", function (event) {
+    if (event.target.closest("[data-help-open]")) openHelp();
+  });
+
+  document.addEventListener("keydown", function (event) {
+    if (event.defaultPrevented || event.ctrlKey || event.metaKey || event.altKey) return;
+    var active = document.activeElement;
+    if (isTyping(active)) {
+      if (event.key === "Escape") {
+        active.blur();
+        announce(document.body.dataset.leftField || "");
+      }
+      return;
+    }
+    var dialog = document.getElementById("shortcuts");
+    if (dialog && dialog.open) return;  // the dialog has its own keys (Esc closes it)
+    var handled = true;
+    switch (event.key) {
+      case "?": openHelp(); break;
+      case "j": if (queueRows().length) moveInQueue(1); else handled = clickShortcut("j"); break;
+      case "k": if (queueRows().length) moveInQueue(-1); else handled = false; break;
+      case "t": handled = clickShortcut("t"); break;
+      case "r": handled = focusField("id_text", null, document.body.dataset.replyText); break;
+      case "n": handled = focusField("note_text", "note-panel", document.body.dataset.noteText); break;
+      case "/": handled = focusField("id_q", null, ""); break;
+      case "u": window.location.href = document.querySelector(".brand").getAttribute("href"); break;
+      default: handled = false;
+    }
+    if (handled) event.preventDefault();
+  });
+
+  document.addEventListener("DOMContentLoaded", function () {
+    showCannedPickers(document);
+    focusFirstError(document);
+  });
+  document.addEventListener("htmx:afterSettle", function (event) {
+    showCannedPickers(event.target);
+    if (event.target.id === "queue-table") { markSelected(); return; }
+    focusFirstError(event.target);
+  });
 })();

@@ -22,10 +22,10 @@ from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import Page, expect
 
 from operators.models import OperatorProfile
-from tests.conftest import CI
+from tests.conftest import missing
 from tests.factories import make_operator, seed_data_migration_rows
 from tests.fake_bot_api import FakeBotApi
-from tests.processes import Process, celery_worker, subprocess_env
+from tests.processes import Process
 
 # Playwright's sync API runs an asyncio loop in the test's thread; Django refuses ORM calls
 # from such a thread unless told it is safe (it is: the loop never runs our code). Django reads
@@ -42,7 +42,6 @@ CHROMIUM_ARGS = [
 ]
 LIVE_SERVER_PORTS = range(8150, 8200)  # this checkout's share is 8100-8199; the fake Bot API starts at 8100
 PASSWORD = "correct horse battery"  # tests/factories.py: make_operator
-WEBHOOK_SECRET = "e2e-webhook-secret"
 WAIT_MS = 10_000  # the longest a page may take to show the result of an action
 
 expect.set_options(timeout=WAIT_MS)
@@ -69,10 +68,7 @@ def write_screenshots() -> bool:
 def browser_type_launch_args(browser_type_launch_args: dict[str, Any]) -> dict[str, Any]:
     """Debian's Chromium, never a downloaded one. Missing: skip locally, fail under CI=true."""
     if not (shutil.which(CHROMIUM) or os.access(CHROMIUM, os.X_OK)):
-        message = f"Chromium is not installed at {CHROMIUM} (apt-get install chromium)"
-        if CI:
-            pytest.fail(f"{message}; CI=true: a missing browser is a failure")
-        pytest.skip(message)
+        missing(f"Chromium is not installed at {CHROMIUM} (apt-get install chromium)")
     return {**browser_type_launch_args, "executable_path": CHROMIUM, "args": CHROMIUM_ARGS}
 
 
@@ -111,26 +107,18 @@ def seeded(transactional_db: None) -> None:
 
 
 @pytest.fixture
-def bot_api(settings: Any) -> Iterator[FakeBotApi]:
-    """The fake Telegram, configured for the live server (same process: the settings fixture)."""
-    with FakeBotApi() as api:
-        settings.TELEGRAM_WEBHOOK_SECRET = WEBHOOK_SECRET
-        settings.TELEGRAM_BOT_TOKEN = api.token
-        settings.TELEGRAM_API_URL = api.url
-        settings.AUTO_ASSIGN = False  # the story's cases wait in the unassigned queue
-        yield api
+def bot_api(bot_api: FakeBotApi, settings: Any) -> FakeBotApi:
+    """The fake Telegram (tests/conftest.py), configured for the live server (same process: the
+    settings fixture); the story's cases wait in the unassigned queue."""
+    settings.AUTO_ASSIGN = False
+    return bot_api
 
 
 @pytest.fixture
-def worker(bot_api: FakeBotApi, seeded: None, tmp_path: Path) -> Iterator[Process]:
-    """The story's worker: it talks to the fake Bot API and, like the live server, does not
-    auto-assign."""
-    env = subprocess_env(
-        TELEGRAM_BOT_TOKEN=bot_api.token, TELEGRAM_API_URL=bot_api.url,
-        TELEGRAM_WEBHOOK_SECRET=WEBHOOK_SECRET, TELEGRAM_RETRY_BASE_SECONDS="1", AUTO_ASSIGN="false",
-    )
-    with celery_worker(tmp_path, env) as running:
-        yield running
+def worker(seeded: None, worker: Process) -> Process:
+    """The story's worker (tests/conftest.py): it talks to the fake Bot API and, like the live
+    server, does not auto-assign."""
+    return worker
 
 
 # --- people --------------------------------------------------------------------------------------
@@ -138,7 +126,7 @@ def worker(bot_api: FakeBotApi, seeded: None, tmp_path: Path) -> Iterator[Proces
 
 def staff(username: str, *, supervisor: bool = False, languages: tuple[str, ...] = ("ru", "uk")) -> User:
     """A staff user with an English interface (assertions read English) and a confirmed TOTP device."""
-    from django_otp.plugins.otp_totp.models import TOTPDevice
+    from operators.models import AuthenticatorDevice as TOTPDevice
 
     user = make_operator(username, supervisor=supervisor, languages=languages)
     OperatorProfile.objects.filter(user=user).update(ui_language="en", time_zone="Europe/Kyiv")
@@ -153,7 +141,8 @@ def current_code(user: User) -> str:
     was used in the current 30-second step, wait for the next one (bounded).
     """
     from django_otp.oath import TOTP
-    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    from operators.models import AuthenticatorDevice as TOTPDevice
 
     device = TOTPDevice.objects.get(user=user)
     totp = TOTP(device.bin_key, device.step, device.t0, device.digits, device.drift)

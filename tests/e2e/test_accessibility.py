@@ -22,7 +22,7 @@ from django.utils import timezone
 from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import Page, expect
 
-from hotline import services
+from hotline.desk import services
 from hotline.models import CannedReply, Stage
 from tests.e2e.conftest import PASSWORD, Evidence, current_code, staff
 from tests.factories import make_case, receive

@@ -24,9 +24,10 @@ from django.conf import settings
 from django.utils import timezone
 from playwright.sync_api import Page, expect
 
+from hotline.desk.sla import sla_sweep
 from hotline.models import CannedReply, Case, Stage
-from hotline.sla import sla_sweep
-from tests.e2e.conftest import WEBHOOK_SECRET, Evidence, sign_in, staff
+from tests import telegram
+from tests.e2e.conftest import Evidence, sign_in, staff
 from tests.fake_bot_api import FakeBotApi
 
 pytestmark = [pytest.mark.browser, pytest.mark.postgres, pytest.mark.redis, pytest.mark.worker]
@@ -39,19 +40,14 @@ def telegram_update(
     update_id: int, chat_id: int, text: str, first_name: str, *, written_ago: timedelta = timedelta(0),
 ) -> dict[str, Any]:
     """A private-chat text message, as Telegram posts it to a webhook (`date`: when it was written)."""
-    person = {"id": chat_id, "is_bot": False, "first_name": first_name, "language_code": "ru"}
-    return {"update_id": update_id, "message": {
-        "message_id": update_id % 1000, "date": int(time.time() - written_ago.total_seconds()), "text": text,
-        "from": person,
-        "chat": {"id": chat_id, "type": "private", "first_name": first_name},
-    }}
+    return telegram.message_update(
+        chat_id, update_id=update_id, text=text, date=int(time.time() - written_ago.total_seconds()),
+        sender=telegram.person(chat_id, first_name=first_name, last_name=None),
+    )
 
 
 def post_update(base_url: str, update: dict[str, Any]) -> None:
-    response = httpx.post(
-        f"{base_url}/telegram/webhook/", json=update, timeout=10,
-        headers={"X-Telegram-Bot-Api-Secret-Token": WEBHOOK_SECRET},
-    )
+    response = httpx.post(base_url + telegram.WEBHOOK_URL, json=update, timeout=10, headers=telegram.headers())
     assert response.status_code == 200, response.text
     assert response.json() == {"ok": True, "result": "accepted"}  # stored; the worker applies it
 

@@ -12,7 +12,12 @@ beats are harmless: this run proves it for the SLA sweep, auto-assignment and de
 recovery). Operators are threads calling the service layer (logins need a second factor).
 
 --chaos also kills one worker (SIGKILL, with its children) and restarts Redis without its
-data mid-run. Then it drains and checks: every well-formed request stored exactly once,
+data mid-run. The worker is killed inside the one window of at-least-once delivery: the fake
+Bot API has accepted one of its sendMessage calls (the person has the message) and holds the
+answer, so the worker dies before recording it; the message is sent again after its claim
+expires, and the run counts that duplicate (`at_least_once_resends`, 1, at most the killed
+worker's concurrency). `send_window_*_ms` measure that window in every run: from Telegram's
+acceptance to our UPDATE recording it. Then it drains and checks: every well-formed request stored exactly once,
 no case with two owners, no capacity exceeded, one overdue event per case and wait, every
 outbound message delivered to the fake Bot API once (a re-send after a killed sender is
 reported as at-least-once), nothing left queued in the database or Redis, no task failure
@@ -32,7 +37,6 @@ import random
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -48,7 +52,9 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from tests.fake_bot_api import FakeBotApi  # noqa: E402 - after the path is set
+from tests import telegram  # noqa: E402 - after the path is set
+from tests.fake_bot_api import FakeBotApi  # noqa: E402
+from tests.processes import free_port  # noqa: E402
 
 WEB_PORTS = range(8500, 8600)
 REDIS_PORTS = range(6391, 6400)
@@ -56,24 +62,12 @@ SECRET = "scale-run-webhook-secret"
 BOT_TOKEN = "123456789:SCALE-token-abc"
 CAPACITY = 5
 SLA_HOURS = 0.001  # 3.6 s
+WORKER1_PREFIX = "/worker1"
+WORKER_CONCURRENCY = 2  # worker 1's calls to the fake Bot API, told apart by their path
 SWEEP_SECONDS = 1
 
 
 # --- processes ------------------------------------------------------------------------------
-
-
-def free_port(ports: range, taken: set[int]) -> int:
-    for port in ports:
-        if port in taken:
-            continue
-        with socket.socket() as probe:
-            try:
-                probe.bind(("127.0.0.1", port))
-            except OSError:
-                continue
-        taken.add(port)
-        return port
-    raise RuntimeError(f"no free port in {ports.start}-{ports.stop - 1}")
 
 
 class Proc:
@@ -126,29 +120,33 @@ def wait_for(check, timeout: float, what: str) -> None:  # type: ignore[no-untyp
 
 
 class ScaleBotApi(FakeBotApi):
-    """The fake Bot API on this run's ports, remembering what each sendMessage returned."""
+    """The fake Bot API on this run's ports, remembering what each sendMessage returned.
+
+    Worker 1 calls it under the path prefix WORKER1_PREFIX. Once `hold_worker1` is set, the next
+    sendMessage from worker 1 is accepted (recorded as sent, as Telegram would have) and its
+    answer held back until `release` is set: `caught` tells the run to kill that worker now."""
 
     def __init__(self, port: int) -> None:
-        super().__init__(token=BOT_TOKEN)
-        self.port = port
+        super().__init__(token=BOT_TOKEN, ports=range(port, port + 1))
         self.sent: dict[int, tuple[str, str]] = {}  # Telegram message_id -> (chat_id, text)
-
-    def start(self) -> ScaleBotApi:
-        from http.server import ThreadingHTTPServer
-
-        from tests.fake_bot_api import _Handler
-
-        handler = type("Handler", (_Handler,), {"api": self})
-        self._server = ThreadingHTTPServer(("127.0.0.1", self.port), handler)
-        self._server.daemon_threads = True
-        threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
-        return self
+        self.accepted_at: dict[int, float] = {}  # Telegram message_id -> when it was accepted (epoch)
+        self.hold_worker1 = threading.Event()
+        self.caught = threading.Event()
+        self.release = threading.Event()
 
     def answer(self, path: str, payload: dict[str, Any]) -> tuple[int, Any]:
+        from_worker1 = path.startswith(WORKER1_PREFIX + "/")
+        path = path.removeprefix(WORKER1_PREFIX)
         status, body = super().answer(path, payload)
         if path.endswith("/sendMessage") and status == 200:
             with self._lock:
                 self.sent[body["result"]["message_id"]] = (str(payload["chat_id"]), payload["text"])
+                self.accepted_at[body["result"]["message_id"]] = time.time()
+                hold = from_worker1 and self.hold_worker1.is_set() and not self.caught.is_set()
+                if hold:
+                    self.caught.set()
+            if hold:  # accepted: the person has it; the sender never hears so
+                self.release.wait(120)
         return status, body
 
 
@@ -173,14 +171,11 @@ class Job:
 
 
 def _tg_headers(secret: str | None = SECRET) -> dict[str, str]:
-    headers = {"Content-Type": "application/json"}
-    if secret is not None:
-        headers["X-Telegram-Bot-Api-Secret-Token"] = secret
-    return headers
+    return {"Content-Type": "application/json", **telegram.headers(secret)}
 
 
 def _person(chat_id: int, language: str) -> dict[str, Any]:
-    return {"id": chat_id, "is_bot": False, "first_name": "Иван", "language_code": language}
+    return telegram.person(chat_id, last_name=None, language_code=language)
 
 
 def telegram_jobs(total: int, rng: random.Random, update_ids: itertools.count) -> list[Job]:
@@ -194,25 +189,23 @@ def telegram_jobs(total: int, rng: random.Random, update_ids: itertools.count) -
         chat_id, language = rng.choice(contacts)
         uid, date = next(update_ids), int(time.time())
         text = f"Хочу сдаться {uuid.uuid4().hex[:8]}"
-        update = {"update_id": uid, "message": {
-            "message_id": uid % 1_000_000, "date": date, "text": text, "from": _person(chat_id, language),
-            "chat": {"id": chat_id, "type": "private"},
-        }}
+        update = telegram.message_update(chat_id, update_id=uid, message_id=uid % 1_000_000, date=date, text=text,
+                                         sender=_person(chat_id, language))
         body = json.dumps(update).encode()
         if roll < 0.74:
-            jobs.append(Job("tg_text", "/telegram/webhook/", body, _tg_headers(), {200}, update_id=uid, date=date))
+            jobs.append(Job("tg_text", telegram.WEBHOOK_URL, body, _tg_headers(), {200}, update_id=uid, date=date))
             sent += 1
         elif roll < 0.86:
-            jobs.append(Job("tg_text", "/telegram/webhook/", body, _tg_headers(), {200}, pair=True,
+            jobs.append(Job("tg_text", telegram.WEBHOOK_URL, body, _tg_headers(), {200}, pair=True,
                             update_id=uid, date=date))
             sent += 2
         elif roll < 0.93:
             bad = rng.choice([b"not json", b"[1, 2]", b'{"message": {}}', b'{"update_id": "7"}', b"{"])
-            jobs.append(Job("tg_malformed", "/telegram/webhook/", bad, _tg_headers(), {400}))
+            jobs.append(Job("tg_malformed", telegram.WEBHOOK_URL, bad, _tg_headers(), {400}))
             sent += 1
         else:
             secret = rng.choice(["wrong-secret", None])
-            jobs.append(Job("tg_bad_secret", "/telegram/webhook/", body, _tg_headers(secret), {403}, update_id=uid))
+            jobs.append(Job("tg_bad_secret", telegram.WEBHOOK_URL, body, _tg_headers(secret), {403}, update_id=uid))
             sent += 1
     return jobs
 
@@ -222,11 +215,9 @@ def button_jobs(chat_ids: list[tuple[int, str]], update_ids: itertools.count) ->
     jobs = []
     for chat_id, language in chat_ids:
         uid = next(update_ids)
-        update = {"update_id": uid, "callback_query": {
-            "id": f"cbq-{uid}", "from": _person(chat_id, language), "chat_instance": "scale", "data": "t:mobilised:no",
-            "message": {"message_id": 1, "date": int(time.time()), "chat": {"id": chat_id, "type": "private"}},
-        }}
-        jobs.append(Job("tg_button", "/telegram/webhook/", json.dumps(update).encode(), _tg_headers(), {200},
+        update = telegram.button_update("t:mobilised:no", chat_id, query_id=f"cbq-{uid}", update_id=uid,
+                                        sender=_person(chat_id, language), chat_instance="scale")
+        jobs.append(Job("tg_button", telegram.WEBHOOK_URL, json.dumps(update).encode(), _tg_headers(), {200},
                         update_id=uid))
     return jobs
 
@@ -350,7 +341,7 @@ class Operators:
     def _work(self, user: Any, seed: int) -> None:
         from django.db import connection
 
-        from hotline import services
+        from hotline.desk import ownership, services
         from hotline.errors import DomainError
         from hotline.models import Case
 
@@ -374,7 +365,7 @@ class Operators:
                             services.case_close(actor=user, case_id=case_id, reason="info_only")
                             with self._lock:
                                 self.closed += 1
-                    if len(mine) < CAPACITY and services.case_take_next(actor=user) is not None:
+                    if len(mine) < CAPACITY and ownership.case_take_next(actor=user) is not None:
                         with self._lock:
                             self.taken += 1
                 except DomainError as exc:  # counted: none is expected, but none is a bug either
@@ -468,8 +459,10 @@ def start_stack(workdir: Path, env: dict[str, str], redis_port: int, taken: set[
                                      "--graceful-timeout", "5"], env, workdir).start())
         urls.append(f"http://127.0.0.1:{port}")
     workers = [
-        Proc(f"worker{n}", [python, "-m", "celery", "-A", "hotline", "worker", "--concurrency=2", "--loglevel=INFO",
-                            f"--hostname=worker{n}@%h", "--without-gossip", "--without-mingle"], env, workdir).start()
+        Proc(f"worker{n}", [python, "-m", "celery", "-A", "hotline", "worker", f"--concurrency={WORKER_CONCURRENCY}",
+                            "--loglevel=INFO", f"--hostname=worker{n}@%h", "--without-gossip", "--without-mingle"],
+             {**env, "TELEGRAM_API_URL": env["TELEGRAM_API_URL"] + (WORKER1_PREFIX if n == 1 else "")},
+             workdir).start()
         for n in (1, 2)
     ]
     beats = [
@@ -483,7 +476,7 @@ def start_stack(workdir: Path, env: dict[str, str], redis_port: int, taken: set[
 
     def web_up(url: str) -> bool:
         try:
-            return httpx.get(url + "/telegram/webhook/", timeout=1).status_code == 405
+            return httpx.get(url + telegram.WEBHOOK_URL, timeout=1).status_code == 405
         except httpx.HTTPError:
             return False
 
@@ -608,7 +601,7 @@ def main(argv: list[str] | None = None) -> int:
         from django.core.management import call_command
 
         call_command("migrate", verbosity=0)
-        from hotline.api.tokens import api_token_create
+        from hotline.intake.tokens import api_token_create
         from operators.services import operator_create
 
         token_row, token = api_token_create(actor=None, name="scale run")
@@ -632,15 +625,24 @@ def main(argv: list[str] | None = None) -> int:
         chaos_log: list[str] = []
         chaos_thread = None
         if args.chaos:
+            def kill_worker1_inside_a_send() -> None:
+                bot_api.caught.wait(120)
+                stack.workers[0].kill()
+                bot_api.release.set()
+                chaos_log.append(f"worker1 killed after {sender.done} jobs, "
+                                 f"{'inside' if bot_api.caught.is_set() else 'outside'} a send's window")
+
             def chaos() -> None:
                 total = len(main_jobs)
                 wait_for(lambda: sender.done >= total * 0.25, 600, "a quarter of the load")
-                stack.workers[0].kill()
-                chaos_log.append(f"worker1 killed after {sender.done} jobs")
+                bot_api.hold_worker1.set()  # worker 1's next sendMessage is accepted, its answer held
+                killer = threading.Thread(target=kill_worker1_inside_a_send)
+                killer.start()
                 wait_for(lambda: sender.done >= total * 0.45, 600, "nearly half of the load")
                 chaos_log.append(f"redis stopped after {sender.done} jobs")
                 restart_redis(stack, down_seconds=4)
                 chaos_log.append(f"redis back after {sender.done} jobs")
+                killer.join()
 
             chaos_thread = threading.Thread(target=chaos)
             chaos_thread.start()
@@ -741,7 +743,7 @@ def main(argv: list[str] | None = None) -> int:
         time.sleep(1)  # let the last sendMessage answers land in the fake's record
 
         # --- stored exactly once ----------------------------------------------------------------
-        from hotline.telegram.intake import intake_key
+        from hotline.intake.telegram.apply import intake_key
 
         text_jobs = [j for j in jobs if j.kind == "tg_text"]
         expected_tg = {intake_key(j.update_id, j.date) for j in text_jobs}
@@ -856,6 +858,18 @@ def main(argv: list[str] | None = None) -> int:
         out("automatic_messages", sum(1 for m in outbound if m.is_automatic), "messages")
         out("sendmessage_calls", len(calls), "calls")
         out("at_least_once_resends", len(resent) - len(unaccounted), "calls")
+        out("killed_inside_send_window", int(bot_api.caught.is_set()), "workers")
+        # The window itself: from Telegram's acceptance to our UPDATE recording it, per sent message.
+        with bot_api._lock:
+            accepted_at = dict(bot_api.accepted_at)
+        windows = sorted(
+            (m.delivered_at.timestamp() - accepted_at[i]) * 1000 for i, m in recorded.items()
+            if i in accepted_at and m.delivered_at is not None
+        )
+        if windows:
+            out("send_window_p50_ms", round(windows[len(windows) // 2], 1), "ms")
+            out("send_window_p99_ms", round(windows[int(len(windows) * 0.99)], 1), "ms")
+            out("send_window_max_ms", round(windows[-1], 1), "ms")
         buttons_sent = sum(1 for j in jobs if j.kind == "tg_button")
         if button_answers != buttons_sent:
             failures.append(f"answerCallbackQuery {button_answers} times for {buttons_sent} button presses")

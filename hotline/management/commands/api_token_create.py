@@ -7,8 +7,8 @@ from typing import Any
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from hotline.api.tokens import api_token_create
 from hotline.errors import DomainError
+from hotline.intake.tokens import api_token_create
 
 
 class Command(BaseCommand):

@@ -6,7 +6,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from hotline.api.tokens import api_token_revoke
+from hotline.intake.tokens import api_token_revoke
 from hotline.models import ApiToken
 
 

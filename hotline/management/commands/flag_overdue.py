@@ -8,7 +8,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import timezone
 
-from hotline.sla import sla_sweep
+from hotline.desk.sla import sla_sweep
 
 
 class Command(BaseCommand):

@@ -6,7 +6,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand
 
-from hotline import crypto
+from hotline.privacy import crypto
 
 
 class Command(BaseCommand):

@@ -6,7 +6,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand
 
-from hotline.retention import anonymise_expired, retention_cutoff
+from hotline.privacy.retention import anonymise_expired, retention_cutoff
 
 
 class Command(BaseCommand):

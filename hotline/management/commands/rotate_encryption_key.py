@@ -7,8 +7,8 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import connection
 
-from hotline import crypto
-from hotline.fields import encrypted_columns
+from hotline.privacy import crypto
+from hotline.privacy.fields import encrypted_columns
 
 
 class Command(BaseCommand):

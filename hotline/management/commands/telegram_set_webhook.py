@@ -8,7 +8,7 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from hotline.telegram import client
+from hotline.delivery import client
 
 # The kinds the desk acts on (docs/telegram.md); Telegram does not send the others.
 ALLOWED_UPDATES = ["message", "edited_message", "callback_query", "my_chat_member"]

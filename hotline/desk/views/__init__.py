@@ -1,0 +1,1 @@
+"""Pages: parse the request, call one selector or service, render. No rule lives here."""

@@ -1,0 +1,228 @@
+"""The Telegram inbox: store every update the moment it arrives, handle it in a worker.
+
+Why two steps: Telegram must hear 200 only once an update is durable, and quickly, because
+it holds every later update back while one is unanswered. So the webhook does one INSERT
+(the raw update, encrypted, deduplicated by the unique update_id) and answers; a Celery
+worker then turns the stored update into requests, edits, triage answers
+(hotline/telegram/intake.py), one transaction per update, and clears the raw payload.
+
+Waking the worker costs one cache `add` per update: the first update of a window
+(TELEGRAM_INBOX_WINDOW_SECONDS) publishes one drain, and that drain keeps looking for new
+rows for a little longer than the window, so every update stored while the window's key
+exists is seen by it; the first update after the key expires publishes the next drain. If
+the publish is lost (Redis down, a worker killed), the periodic drain
+(TELEGRAM_INBOX_SWEEP_SECONDS) handles what is left: a stored update is never lost, only
+late, and `backlog()` shows supervisors how late.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+import traceback
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.conf import settings
+from django.core.cache import cache
+from django.db import InterfaceError, OperationalError, connection, transaction
+from django.db.models import Count, F, Min
+from django.utils import timezone
+
+from hotline import queueing
+from hotline.intake.telegram.apply import Outcome, apply_update, store_unreadable
+from hotline.models import TelegramUpdate
+from hotline.privacy import crypto
+
+logger = logging.getLogger(__name__)
+WAKE_KEY = "telegram:inbox:wake"
+BATCH = 200  # pending ids read per query; each is then handled in its own transaction
+POLL_INTERVAL_SECONDS = 0.05
+DRAIN_LIMIT_SECONDS = 30.0  # a drain hands over to a fresh task after this long
+MAX_ATTEMPTS = 5  # database errors applying one update before it is given up (see process_one)
+
+
+class RetryLater(Exception):
+    """Applying one update met a database error while the database answers: a later drain
+    tries it again; this drain goes on with the others."""
+
+
+def accept(update_id: int, kind: str, body: str) -> bool:
+    """Store one update unless its update_id is already stored; True when it is new.
+
+    One statement; the worker is woken once the row is committed."""
+    table = connection.ops.quote_name(TelegramUpdate._meta.db_table)
+    received_at = TelegramUpdate._meta.get_field("received_at").get_db_prep_value(timezone.now(), connection)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} (update_id, kind, received_at, payload, result, attempts) "  # noqa: S608 - ours
+            "VALUES (%s, %s, %s, %s, '', 0) ON CONFLICT (update_id) DO NOTHING RETURNING id",
+            [update_id, kind, received_at, crypto.encrypt(body)],
+        )
+        stored = cursor.fetchone() is not None
+    if stored:
+        transaction.on_commit(wake, robust=True)
+    return stored
+
+
+def wake() -> None:
+    """Publish a drain unless one was published within the current window (see the module)."""
+    window = settings.TELEGRAM_INBOX_WINDOW_SECONDS
+    try:
+        first = cache.add(WAKE_KEY, 1, timeout=window)
+    except Exception as exc:  # the cache is down: publish anyway (the broker may still answer)
+        logger.warning("telegram inbox wake-up not debounced, cache unavailable (%s)", type(exc).__name__)
+        first = True
+    if first:
+        queueing.publish_safely(queueing.PROCESS_UPDATES, (), {"poll_seconds": window + 0.5})
+
+
+def process_pending(*, poll_seconds: float = 0.0) -> list[Outcome]:
+    """Handle stored updates, oldest first, until none is left and `poll_seconds` have passed.
+
+    Several drains may run at once (two workers): each update is taken with SKIP LOCKED and
+    handled exactly once. Returns what each update this drain handled became."""
+    started = time.monotonic()
+    outcomes: list[Outcome] = []
+    later: set[int] = set()  # met a database error in this drain: left to the next one
+    while True:
+        pending = list(
+            TelegramUpdate.objects.filter(processed_at__isnull=True).exclude(pk__in=later)
+            .order_by("id").values_list("id", flat=True)[:BATCH]
+        )
+        progressed = False
+        for pk in pending:
+            try:
+                outcome = process_one(pk)
+            except RetryLater:
+                later.add(pk)
+                continue
+            if outcome is not None:
+                outcomes.append(outcome)
+                progressed = True
+            if time.monotonic() - started > DRAIN_LIMIT_SECONDS:
+                wake_now()
+                return outcomes
+        if not progressed:  # nothing pending, or all of it taken by another drain
+            if time.monotonic() - started >= poll_seconds:
+                return outcomes
+            time.sleep(POLL_INTERVAL_SECONDS)
+
+
+def wake_now() -> None:
+    """Hand the rest of a long backlog to a fresh drain, so no task runs for minutes."""
+    queueing.publish_safely(queueing.PROCESS_UPDATES)
+
+
+def process_one(pk: int) -> Outcome | None:
+    """Handle one stored update in its own transaction; None if another drain has it or had it.
+
+    A bug in handling an update must not block the ones behind it: the failure is logged (by
+    update id only), a placeholder request keeps the person in the queue where possible, and
+    the update is marked handled. A database error (a deadlock with an operator's action, a
+    timeout) is counted on the row and the update left to a later drain (RetryLater); after
+    MAX_ATTEMPTS it is given up like a bug. Only an unreachable database stops the drain: the
+    error propagates and the update stays pending."""
+    try:
+        return _apply_stored(pk)
+    except (OperationalError, InterfaceError) as exc:
+        attempts = _count_attempt(pk)  # raises again when the database cannot be reached
+        if attempts < MAX_ATTEMPTS:
+            logger.warning(
+                "telegram update row=%s not applied (%s), attempt %s of %s", pk, type(exc).__name__, attempts,
+                MAX_ATTEMPTS,
+            )
+            raise RetryLater(pk) from exc
+        logger.error("telegram update row=%s given up after %s database errors (%s)", pk, attempts, type(exc).__name__)
+        return _give_up(pk)
+
+
+def _count_attempt(pk: int) -> int:
+    TelegramUpdate.objects.filter(pk=pk).update(attempts=F("attempts") + 1)
+    return TelegramUpdate.objects.filter(pk=pk).values_list("attempts", flat=True).first() or 0
+
+
+def _give_up(pk: int) -> Outcome | None:
+    """Mark an update that keeps failing as failed, keeping a placeholder request if that can
+    be stored; if not, its (encrypted) payload stays on the row, so its words are not lost."""
+    with transaction.atomic():
+        row = _locked(pk)
+        if row is None:
+            return None
+        try:
+            with transaction.atomic():
+                outcome = _fallback(row)
+        except (OperationalError, InterfaceError):
+            outcome = Outcome("failed")
+        kept = outcome.message_id is not None
+        TelegramUpdate.objects.filter(pk=pk).update(
+            processed_at=timezone.now(), result="failed", **({"payload": None} if kept else {}),
+        )
+    return outcome
+
+
+def _locked(pk: int) -> TelegramUpdate | None:
+    return (
+        TelegramUpdate.objects.select_for_update(skip_locked=True)
+        .filter(pk=pk, processed_at__isnull=True).only("id", "update_id", "kind", "payload").first()
+    )
+
+
+def _apply_stored(pk: int) -> Outcome | None:
+    with transaction.atomic():
+        row = _locked(pk)
+        if row is None:
+            return None
+        try:
+            update = json.loads(row.payload or "")
+            with transaction.atomic():
+                outcome = apply_update(update)
+        except (OperationalError, InterfaceError):
+            raise
+        except Exception as exc:
+            # Where it failed (code lines only; never the update, which quotes the person).
+            logger.error(
+                "telegram update=%s kind=%s failed: %s\n%s", row.update_id, row.kind, type(exc).__name__,
+                "".join(traceback.format_tb(exc.__traceback__)),
+            )
+            outcome = _fallback(row)
+        TelegramUpdate.objects.filter(pk=pk).update(processed_at=timezone.now(), payload=None, result=outcome.result)
+    return outcome
+
+
+def _fallback(row: TelegramUpdate) -> Outcome:
+    """Keep at least a trace of the request (intake.store_unreadable); the update is `failed`
+    either way, so the failure stays countable."""
+    try:
+        update = json.loads(row.payload or "")
+        with transaction.atomic():
+            kept = store_unreadable(update)
+        return Outcome("failed", kept.case_id, kept.message_id)
+    except (OperationalError, InterfaceError):
+        raise
+    except Exception as again:
+        logger.error("telegram update=%s fallback failed: %s", row.update_id, type(again).__name__)
+        return Outcome("failed")
+
+
+@dataclass(frozen=True)
+class Backlog:
+    """Updates stored but not yet handled: a worker is down or behind if this grows."""
+
+    count: int
+    oldest: datetime | None
+
+    def late(self, now: datetime | None = None) -> bool:
+        """True when the oldest waits longer than TELEGRAM_INBOX_LATE_SECONDS."""
+        if self.oldest is None:
+            return False
+        age = ((now or timezone.now()) - self.oldest).total_seconds()
+        return age > settings.TELEGRAM_INBOX_LATE_SECONDS
+
+
+def backlog() -> Backlog:
+    """One indexed query over the pending rows only (the partial index holds nothing else)."""
+    pending = TelegramUpdate.objects.filter(processed_at__isnull=True)
+    figures = pending.aggregate(count=Count("id"), oldest=Min("received_at"))
+    return Backlog(count=figures["count"], oldest=figures["oldest"])
