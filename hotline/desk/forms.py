@@ -234,3 +234,16 @@ class OperatorSettingsForm(DeskForm):
                 "on_shift": row.profile.on_shift,
             },
         )
+
+
+class SendFileForm(DeskForm):
+    """A photo or a document for the contact (sendPhoto / sendDocument), with a caption."""
+
+    file = forms.FileField(label=_("File"))
+    send_as = forms.ChoiceField(
+        label=_("Send as"), choices=[("photo", _("Photo")), ("document", _("Document"))], initial="photo",
+        widget=forms.RadioSelect,
+    )
+    caption = forms.CharField(
+        label=_("Caption"), required=False, max_length=1024, widget=forms.Textarea(attrs={"rows": 2}),
+    )
