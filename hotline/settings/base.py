@@ -176,6 +176,8 @@ MEDIA_FETCH_MAX_ATTEMPTS = env.int("MEDIA_FETCH_MAX_ATTEMPTS", default=12)
 # to 50 MB (sendDocument); the desk keeps documents to the size it can fetch back.
 MEDIA_SEND_PHOTO_MAX_BYTES = env.int("MEDIA_SEND_PHOTO_MAX_BYTES", default=10 * 1024 * 1024)
 MEDIA_SEND_DOCUMENT_MAX_BYTES = env.int("MEDIA_SEND_DOCUMENT_MAX_BYTES", default=20 * 1024 * 1024)
+# An upload's body may take this long to arrive (other bodies: REQUEST_BODY_TIMEOUT_SECONDS).
+MEDIA_UPLOAD_TIMEOUT_SECONDS = env.float("MEDIA_UPLOAD_TIMEOUT_SECONDS", default=120)
 # Sent when a request opens (or reopens) a case; never counts as a human answer.
 TELEGRAM_ACK_TEXT = env.str(
     "TELEGRAM_ACK_TEXT",

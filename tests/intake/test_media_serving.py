@@ -295,3 +295,11 @@ def test_another_operator_cannot_send_a_file_on_a_case_not_theirs(client, operat
     case = make_case(Stage.IN_CONTACT, owner=operator)
     login(client, operator2)
     assert send(client, case, PHOTO, "a.jpg").status_code == 404
+
+
+def test_an_upload_may_be_larger_and_slower_than_other_bodies(settings):
+    from hotline.intake.bodies import body_limits, largest_body
+
+    assert body_limits("/cases/12/files/send/") == (20 * 1024 * 1024 + 1024 * 1024, 120.0)
+    assert body_limits("/cases/12/reply/") == (largest_body(), float(settings.REQUEST_BODY_TIMEOUT_SECONDS))
+    assert body_limits("/telegram/webhook/")[0] < 5 * 1024 * 1024
