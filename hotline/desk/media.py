@@ -17,6 +17,7 @@ import filetype
 from django.conf import settings
 from django.contrib.auth.models import User
 from django.db import transaction
+from django.template.defaultfilters import filesizeformat
 from django.utils import timezone
 from django.utils.translation import gettext
 
@@ -76,8 +77,8 @@ def case_send_file(
         raise InvalidInput(gettext("The file is empty."), field="file")
     if size > limit:
         raise InvalidInput(
-            gettext("The file is %(size).1f MB; at most %(limit)g MB can be sent as a %(what)s.") % {
-                "size": size / (1024 * 1024), "limit": limit / (1024 * 1024),
+            gettext("The file is %(size)s; at most %(limit)s can be sent as a %(what)s.") % {
+                "size": filesizeformat(size), "limit": filesizeformat(limit),
                 "what": gettext("photo") if as_photo else gettext("document"),
             },
             field="file",
