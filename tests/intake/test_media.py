@@ -20,6 +20,7 @@ from django.utils import timezone
 from hotline import queueing
 from hotline.intake.telegram import apply as intake
 from hotline.intake.telegram import media
+from hotline.intake.telegram.updates import media_of
 from hotline.models import MediaKind, MediaState, Message, MessageMedia, MessageRevision
 from hotline.privacy import files
 from tests.fake_bot_api import DOWNLOAD, FakeBotApi, server_error, too_many_requests
@@ -228,3 +229,36 @@ def test_a_lost_fetch_task_is_queued_again(django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
         assert media.requeue_stranded(timezone.now() + timedelta(minutes=5)) == [attached.pk]
     assert len(callbacks) == 1
+
+
+@pytest.mark.parametrize(("field", "value", "expected"), [
+    ("video", {"file_id": "a", "file_unique_id": "ua", "duration": 30, "width": 640, "height": 360,
+               "mime_type": "video/mp4", "file_size": 1000},
+     {"kind": "video", "duration": 30, "width": 640, "height": 360, "mime": "video/mp4", "size": 1000}),
+    ("video_note", {"file_id": "b", "length": 240, "duration": 12},
+     {"kind": "video_note", "width": 240, "height": 240, "duration": 12}),
+    ("animation", {"file_id": "c", "file_name": "cat.mp4", "mime_type": "video/mp4"},
+     {"kind": "animation", "filename": "cat.mp4"}),
+    ("sticker", {"file_id": "d", "width": 512, "height": 512, "emoji": "🙏"}, {"kind": "sticker", "width": 512}),
+    ("audio", {"file_id": "e", "duration": 185, "title": "song", "file_name": "song.mp3"},
+     {"kind": "audio", "duration": 185, "filename": "song.mp3"}),
+    ("document", {"file_id": "f", "file_name": "справка.pdf", "mime_type": "application/pdf", "file_size": -5},
+     {"kind": "document", "filename": "справка.pdf", "size": None}),
+])
+def test_every_file_kind_is_read_from_the_update(field, value, expected):
+    found = media_of({field: value})
+    assert found is not None and found.file_id == value["file_id"]
+    assert {key: getattr(found, key) for key in expected} == expected
+
+
+@pytest.mark.parametrize("message", [
+    {"voice": {"duration": 3}},  # no file_id
+    {"photo": "not a list"},
+    {"photo": []},
+    {"location": {"latitude": 91.0, "longitude": 10.0}},
+    {"location": {"latitude": "50", "longitude": 30}},
+    {"venue": {"title": "x"}},
+    {"text": "just words"},
+])
+def test_malformed_or_absent_media_is_none(message):
+    assert media_of(message) is None
