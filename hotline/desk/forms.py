@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
+from django.conf import settings
 from django.contrib.auth.models import User
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -247,3 +248,12 @@ class SendFileForm(DeskForm):
     caption = forms.CharField(
         label=_("Caption"), required=False, max_length=1024, widget=forms.Textarea(attrs={"rows": 2}),
     )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # For the page's script: a file too large is refused before it is uploaded (the service checks again).
+        self.fields["file"].widget.attrs.update({
+            "data-max-photo": settings.MEDIA_SEND_PHOTO_MAX_BYTES,
+            "data-max-document": settings.MEDIA_SEND_DOCUMENT_MAX_BYTES,
+            "data-too-large": _("This file is too large to send this way."),
+        })

@@ -201,3 +201,23 @@
   document.addEventListener("DOMContentLoaded", function () { showCopyButtons(document); });
   document.addEventListener("htmx:afterSettle", function (event) { showCopyButtons(event.target); });
 })();
+
+// Sending a file: refuse one too large for the chosen way (photo or document) before the
+// upload starts; the server checks again and says the same beside the form.
+(function () {
+  "use strict";
+
+  function check(form) {
+    var input = form.querySelector("input[type=file][data-max-photo]");
+    if (!input || !input.files || !input.files.length) return;
+    var chosen = form.querySelector("input[name=send_as]:checked");
+    var photo = !chosen || chosen.value === "photo";
+    var limit = Number(photo ? input.dataset.maxPhoto : input.dataset.maxDocument);
+    input.setCustomValidity(input.files[0].size > limit ? input.dataset.tooLarge : "");
+  }
+
+  document.addEventListener("change", function (event) {
+    var form = event.target.closest("form.send-file");
+    if (form) check(form);
+  });
+})();

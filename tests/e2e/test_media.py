@@ -5,8 +5,9 @@ updates; the files are fetched over real HTTP from the fake Bot API, encrypted i
 and served back only through the case's access check. In the browser: the voice note plays
 (the audio element knows its duration and its time advances), the photo renders (natural
 width > 0) and opens larger on click, the location shows its coordinates with a copy button
-and a link out to a map, no Content-Security-Policy rule is broken, and another operator gets
-a 404 for the file's URL.
+and a link out to a map, no Content-Security-Policy rule is broken, the operator sends a photo
+back (one too large is refused before it is uploaded), and another operator gets a 404 for the
+file's URL.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import pytest
 from django.urls import reverse
 from playwright.sync_api import Page, expect
 
+from hotline.delivery import outbound
 from hotline.desk import ownership
 from hotline.intake.telegram import apply as intake
 from hotline.intake.telegram import media
@@ -81,7 +83,7 @@ def arrive(bot_api: FakeBotApi, chat_id: int) -> dict[str, MessageMedia]:
 
 def test_voice_plays_photo_renders_location_shows_and_others_get_404(
     live_server: Any, seeded: None, bot_api: FakeBotApi, media_dir: Path, page: Page, browser: Any,
-    evidence: Evidence,
+    evidence: Evidence, settings: Any,
 ):
     base = live_server.url
     owner, other = staff("olena"), staff("petro")
@@ -126,6 +128,30 @@ def test_voice_plays_photo_renders_location_shows_and_others_get_404(
 
     page.locator(".conversation").scroll_into_view_if_needed()
     evidence.document(page, "media", full_page=False)
+
+    with evidence.step("a photo too large is refused before it is uploaded; one within the limit is sent"):
+        settings.MEDIA_SEND_PHOTO_MAX_BYTES = 500  # the fixture is 946 bytes
+        page.reload()
+        page.get_by_text("Send a photo or a document").click()
+        page.get_by_label("File").set_input_files(str(FIXTURES / "photo.jpg"))
+        page.get_by_label("Caption").fill("the meeting point")
+        assert page.get_by_label("File").evaluate("input => input.validity.valid") is False
+        page.get_by_role("button", name="Send file").click()
+        assert Message.objects.filter(case_id=case_id, direction="outbound", author=owner).count() == 0
+        settings.MEDIA_SEND_PHOTO_MAX_BYTES = 10 * 1024 * 1024
+        page.reload()
+        page.get_by_text("Send a photo or a document").click()
+        page.get_by_label("File").set_input_files(str(FIXTURES / "photo.jpg"))
+        page.get_by_label("Caption").fill("the meeting point")
+        page.get_by_role("button", name="Send file").click()
+        expect(page.get_by_text("File queued for delivery.")).to_be_visible()
+        sent = Message.objects.get(case_id=case_id, direction="outbound", author=owner)
+        assert outbound.deliver_message(sent.pk) is None
+        call = bot_api.calls_of("sendPhoto")[-1]
+        assert call["photo"] == (FIXTURES / "photo.jpg").read_bytes() and call["caption"] == "the meeting point"
+        page.reload()
+        sent_image = page.locator(f'img[src="{reverse("case_media", args=[case_id, sent.media.get().pk])}"]')
+        page.wait_for_function("img => img.complete && img.naturalWidth > 0", arg=sent_image.element_handle())
 
     with evidence.step("another operator gets 404 for the file's URL"):
         context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="en-GB")
