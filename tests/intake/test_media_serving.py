@@ -110,7 +110,7 @@ def test_another_operator_gets_404_the_same_as_a_missing_file(client, operator, 
     assert client.get(url(photo)).status_code == 200
 
 
-def test_a_read_is_audited_once_per_visit(client, operator):
+def test_a_read_is_audited_once_per_visit(client, operator, supervisor):
     case = make_case(Stage.IN_CONTACT, owner=operator)
     voice = add_media(inbound(case), MediaKind.VOICE, VOICE)
     login(client, operator)
@@ -118,6 +118,10 @@ def test_a_read_is_audited_once_per_visit(client, operator):
         assert client.get(url(voice), headers={"Range": "bytes=0-"}).status_code == 206
     reads = CaseEvent.objects.filter(case=case, kind=EventKind.VIEWED, actor=operator, data__via="file")
     assert list(reads.values_list("data__media_id", flat=True)) == [voice.pk]
+    login(client, supervisor)
+    in_english(supervisor)
+    audit = client.get(reverse("case_reads", args=[case.pk])).content.decode()
+    assert "A file of the case" in audit
 
 
 def test_byte_ranges_are_served_from_the_encrypted_frames(client, operator):
