@@ -191,7 +191,8 @@ CROSS JOIN LATERAL (VALUES
 WHERE f.at IS NOT NULL;
 """
 
-_TABLES = ["hotline_caseevent", "hotline_message", "hotline_caseequipment", "hotline_case", "hotline_contact",
+_TABLES = ["hotline_messagemedia", "hotline_messagerevision",  # issue 15: they refer to messages
+           "hotline_caseevent", "hotline_message", "hotline_caseequipment", "hotline_case", "hotline_contact",
            "hotline_notification"]
 
 

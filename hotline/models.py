@@ -562,3 +562,126 @@ class CannedReply(models.Model):
 
     def __str__(self) -> str:
         return self.title
+
+
+# --- media and edits (issue 15) -----------------------------------------------------------------
+
+
+class MediaKind(models.TextChoices):
+    VOICE = "voice", _("Voice message")
+    AUDIO = "audio", _("Audio")
+    PHOTO = "photo", _("Photo")
+    VIDEO = "video", _("Video")
+    VIDEO_NOTE = "video_note", _("Video message")
+    ANIMATION = "animation", _("Animation")
+    DOCUMENT = "document", _("Document")
+    STICKER = "sticker", _("Sticker")
+    LOCATION = "location", _("Location")
+    VENUE = "venue", _("Place")
+    CONTACT = "contact", _("Contact card")
+
+
+# Kinds that are a file to fetch (the others carry their details only).
+FILE_KINDS = frozenset({
+    MediaKind.VOICE, MediaKind.AUDIO, MediaKind.PHOTO, MediaKind.VIDEO, MediaKind.VIDEO_NOTE, MediaKind.ANIMATION,
+    MediaKind.DOCUMENT, MediaKind.STICKER,
+})
+
+
+class MediaState(models.TextChoices):
+    FETCHING = "fetching", _("Fetching")
+    READY = "ready", _("Ready")
+    TOO_LARGE = "too_large", _("Too large to fetch")
+    FAILED = "failed", _("Could not be fetched")
+    ERASED = "erased", _("Erased")
+
+
+class MessageMedia(models.Model):
+    """What came with a message besides its words: a file (voice, photo, document...), a place
+    or a contact card; or, on an outbound message, the photo or document an operator sent.
+
+    A file's bytes are encrypted before they reach storage (hotline/privacy/files.py):
+    `storage_name` is where, `file_key` the file's own key (itself encrypted with the field
+    key, so `rotate_encryption_key` rotates it). Places and contact cards keep their
+    coordinates and phone in `details`, encrypted like every identifier. Retention empties
+    all of it and deletes the file.
+    """
+
+    message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="media")
+    kind = models.CharField(max_length=16, choices=MediaKind.choices)
+    state = models.CharField(max_length=12, choices=MediaState.choices, default=MediaState.FETCHING)
+    # Why the file is not here (too large, Telegram refused, retries exhausted): shown to the operator.
+    reason = models.CharField(max_length=200, blank=True)
+    # What Telegram said it is (mime type), and what its bytes say (filetype's sniff).
+    mime = models.CharField(max_length=100, blank=True)
+    sniffed_mime = models.CharField(max_length=100, blank=True)
+    size = models.BigIntegerField(null=True, blank=True)
+    file_id = models.CharField(max_length=255, blank=True)
+    file_unique_id = models.CharField(max_length=64, blank=True)
+    duration = models.PositiveIntegerField(null=True, blank=True)
+    width = models.PositiveIntegerField(null=True, blank=True)
+    height = models.PositiveIntegerField(null=True, blank=True)
+    # The sender's file name (a document's): personal data.
+    filename = EncryptedTextField(blank=True)
+    # Coordinates, a venue's title and address, a contact card: personal data.
+    details = EncryptedJSONField(null=True, blank=True)
+    storage_name = models.CharField(max_length=200, blank=True)
+    file_key = EncryptedTextField(blank=True)
+    fetch_attempts = models.PositiveSmallIntegerField(default=0)
+    # A fetcher's lease (as Message.delivery_claimed_at): one download at a time per file.
+    fetch_claimed_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField()
+    fetched_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["created_at"], condition=Q(state="fetching"), name="media_fetching_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} of message {self.message_id}"
+
+    @property
+    def is_file(self) -> bool:
+        return self.kind in FILE_KINDS
+
+    @property
+    def inline(self) -> str:
+        """How the page may show the file: "audio", "image", "video", or "" (a download only).
+
+        Only when the bytes agree with the kind Telegram named: a "photo" whose bytes are a
+        PDF (or anything else) is offered as a download, never rendered."""
+        if self.state != MediaState.READY:
+            return ""
+        family = self.sniffed_mime.split("/", 1)[0]
+        wanted = {
+            MediaKind.VOICE: "audio", MediaKind.AUDIO: "audio", MediaKind.PHOTO: "image", MediaKind.STICKER: "image",
+            MediaKind.VIDEO: "video", MediaKind.VIDEO_NOTE: "video", MediaKind.ANIMATION: "video",
+            MediaKind.DOCUMENT: "",
+        }.get(self.kind, "")
+        if self.kind == MediaKind.STICKER and family == "video":
+            return "video"  # a video sticker (WebM)
+        if self.kind == MediaKind.DOCUMENT and family in ("image",) and self.sniffed_mime in SAFE_INLINE_IMAGES:
+            return "image"
+        if wanted == "image" and self.sniffed_mime not in SAFE_INLINE_IMAGES:
+            return ""
+        return wanted if wanted and family == wanted else ""
+
+
+# Image types a browser renders without running anything (no SVG: it can carry script).
+SAFE_INLINE_IMAGES = frozenset({"image/jpeg", "image/png", "image/gif", "image/webp"})
+
+
+class MessageRevision(models.Model):
+    """An earlier text of an edited message: the timeline keeps what the person first wrote."""
+
+    message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="revisions")
+    body = EncryptedTextField(blank=True)
+    # When this text was replaced.
+    replaced_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["replaced_at", "pk"]
+
+    def __str__(self) -> str:
+        return f"revision of message {self.message_id}"

@@ -11,7 +11,7 @@ from hotline import queueing
 from hotline.dashboard import case_counts
 from hotline.delivery import outbound
 from hotline.desk import ownership, sla
-from hotline.intake.telegram import apply, inbox
+from hotline.intake.telegram import apply, inbox, media
 from hotline.privacy import retention
 
 
@@ -91,3 +91,17 @@ def case_counts_compact_task() -> int:
 def retention_task() -> int:
     """Daily: erase personal data past RETENTION_DAYS (hotline/privacy/retention.py)."""
     return retention.anonymise_expired().cases
+
+
+@shared_task(name=queueing.FETCH_MEDIA, bind=True, ignore_result=True, acks_late=True, max_retries=None)
+def telegram_fetch_media_task(self, media_id: int) -> None:  # type: ignore[no-untyped-def]
+    """Download one file a contact sent; the media module decides retry or final failure."""
+    retry_in = media.fetch(media_id)
+    if retry_in is not None:
+        raise self.retry(countdown=retry_in)
+
+
+@shared_task(name=queueing.MEDIA_RECOVER, ignore_result=True)
+def media_recover_task() -> int:
+    """Periodic: queue again files whose fetch task was lost."""
+    return len(media.requeue_stranded())

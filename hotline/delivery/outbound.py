@@ -26,6 +26,7 @@ length of one HTTP answer plus one UPDATE) cannot be closed from our side.
 from __future__ import annotations
 
 import logging
+import tempfile
 from datetime import datetime, timedelta
 
 from django.conf import settings
@@ -37,7 +38,19 @@ from django.utils import timezone
 from hotline import queueing
 from hotline.delivery import client
 from hotline.desk import services, triage
-from hotline.models import CaseEvent, Channel, Delivery, Direction, EventKind, Message
+from hotline.desk.media import outbound_label
+from hotline.models import (
+    CaseEvent,
+    Channel,
+    Delivery,
+    Direction,
+    EventKind,
+    MediaKind,
+    MediaState,
+    Message,
+    MessageMedia,
+)
+from hotline.privacy import files
 
 logger = logging.getLogger(__name__)
 
@@ -93,11 +106,18 @@ def deliver_message(message_id: int) -> float | None:
         _fail(message, "Telegram is not configured (TELEGRAM_BOT_TOKEN is empty); the message was not sent.")
         return None
     contact = message.case.contact
-    payload: dict = {"chat_id": contact.identifier, "text": message.body}
-    markup = triage.keyboard_for(message.body) if message.is_automatic else None
-    if markup is not None:
-        payload["reply_markup"] = markup
-    answer = client.call("sendMessage", payload)
+    attached = MessageMedia.objects.filter(message=message, state=MediaState.READY).exclude(storage_name="").first()
+    if attached is not None:
+        answer = _send_file(contact.identifier, message, attached)
+        if answer is None:
+            _fail(message, "The file to send cannot be read (erased, or its key is gone).")
+            return None
+    else:
+        payload: dict = {"chat_id": contact.identifier, "text": message.body}
+        markup = triage.keyboard_for(message.body) if message.is_automatic else None
+        if markup is not None:
+            payload["reply_markup"] = markup
+        answer = client.call("sendMessage", payload)
     attempts = message.delivery_attempts
     if answer.ok:
         sent_id = answer.result.get("message_id") if isinstance(answer.result, dict) else None
@@ -126,6 +146,23 @@ def deliver_message(message_id: int) -> float | None:
         return None
     _fail(message, f"Telegram refused the message: {answer.reason}")
     return None
+
+
+def _send_file(chat_id: str, message: Message, media: MessageMedia) -> client.BotAnswer | None:
+    """sendPhoto or sendDocument: the file decrypted into a temporary spool (memory, or disk
+    past 1 MiB) for the upload, never into storage; the caption unless the body is only the label."""
+    method, field = ("sendPhoto", "photo") if media.kind == MediaKind.PHOTO else ("sendDocument", "document")
+    fields = {"chat_id": chat_id}
+    if message.body and message.body != outbound_label(media.kind, media.filename):
+        fields["caption"] = message.body
+    with tempfile.SpooledTemporaryFile(max_size=1024 * 1024) as spool:
+        try:
+            for chunk in files.open_plain(media.storage_name, media.file_key):
+                spool.write(chunk)
+        except (files.FileDecryptionError, OSError):
+            return None
+        spool.seek(0)
+        return client.call_multipart(method, fields, {field: (media.filename or "file", spool, media.sniffed_mime)})
 
 
 def requeue_stranded(now: datetime | None = None, *, limit: int = 500) -> list[int]:

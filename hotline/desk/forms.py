@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
+from django.conf import settings
 from django.contrib.auth.models import User
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -234,3 +235,25 @@ class OperatorSettingsForm(DeskForm):
                 "on_shift": row.profile.on_shift,
             },
         )
+
+
+class SendFileForm(DeskForm):
+    """A photo or a document for the contact (sendPhoto / sendDocument), with a caption."""
+
+    file = forms.FileField(label=_("File"))
+    send_as = forms.ChoiceField(
+        label=_("Send as"), choices=[("photo", _("Photo")), ("document", _("Document"))], initial="photo",
+        widget=forms.RadioSelect,
+    )
+    caption = forms.CharField(
+        label=_("Caption"), required=False, max_length=1024, widget=forms.Textarea(attrs={"rows": 2}),
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # For the page's script: a file too large is refused before it is uploaded (the service checks again).
+        self.fields["file"].widget.attrs.update({
+            "data-max-photo": settings.MEDIA_SEND_PHOTO_MAX_BYTES,
+            "data-max-document": settings.MEDIA_SEND_DOCUMENT_MAX_BYTES,
+            "data-too-large": _("This file is too large to send this way."),
+        })

@@ -41,6 +41,7 @@ from hotline.models import (
     EquipmentType,
     EventKind,
     Message,
+    MessageRevision,
     NoticeKind,
     Notification,
     RewardState,
@@ -548,6 +549,7 @@ def message_record_edit(*, message_id: int, text: str, at: datetime | None = Non
     text = clean_text(text)[:MAX_TEXT]
     if message.body == text:
         return message
+    MessageRevision.objects.create(message=message, body=message.body, replaced_at=at or timezone.now())
     message.body = text
     message.edited_at = at or timezone.now()
     message.save(update_fields=["body", "edited_at"])

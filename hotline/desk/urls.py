@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from hotline.desk.views import canned, case, notices, queue, team
+from hotline.desk.views import canned, case, media, notices, queue, team
 
 urlpatterns = [
     path("", queue.queue, name="queue"),
@@ -24,6 +24,8 @@ urlpatterns = [
     path("cases/<int:case_id>/close/", case.case_close, name="case_close"),
     path("cases/<int:case_id>/reopen/", case.case_reopen, name="case_reopen"),
     path("cases/<int:case_id>/reward-paid/", case.case_reward_paid, name="case_reward_paid"),
+    path("cases/<int:case_id>/files/<int:media_id>/", media.case_media, name="case_media"),
+    path("cases/<int:case_id>/files/send/", media.case_send_file, name="case_send_file"),
     path("canned/", canned.canned_list, name="canned_replies"),
     path("canned/new/", canned.canned_save, name="canned_create"),
     path("canned/<int:canned_id>/", canned.canned_save, name="canned_update"),

@@ -1,9 +1,11 @@
 """Retention: personal data leaves a case RETENTION_DAYS after it closed (or surrendered).
 
 What is erased: every message body of the case (kept as an empty, encrypted value and marked
-`erased_at`), its surrender place and triage answers; and the contact's identifier and name
-once the contact has no case that is open or closed within the period, with its lookup hash
-replaced by "erased:<pk>" so the person's next request starts a new contact and a new case.
+`erased_at`), its files (deleted from storage, their keys and names emptied), places, contact
+cards and the earlier texts of edited messages, its surrender place and triage answers; and
+the contact's identifier and name once the contact has no case that is open or closed within
+the period, with its lookup hash replaced by "erased:<pk>" so the person's next request
+starts a new contact and a new case.
 
 What is kept, so every figure stays exactly right: the rows themselves, every timestamp,
 stage, close reason, owner, first responder, equipment and reward, and the timeline. Nothing
@@ -28,7 +30,8 @@ from django.db.models import CharField, Count, Q, Value
 from django.db.models.functions import Cast, Concat
 from django.utils import timezone
 
-from hotline.models import Case, CaseEvent, Contact, EventKind, Message
+from hotline.models import Case, CaseEvent, Contact, EventKind, MediaState, Message, MessageMedia, MessageRevision
+from hotline.privacy import files
 
 logger = logging.getLogger(__name__)
 
@@ -90,6 +93,7 @@ def _anonymise_batch(
         return RetentionResult()
     ids = [pk for pk, _ in cases]
     messages = Message.objects.filter(case_id__in=ids, erased_at__isnull=True).update(body="", erased_at=now)
+    _erase_media(ids)
     Case.objects.filter(pk__in=ids).update(surrender_place="", triage={}, anonymised_at=now)
     # A contact is still needed while it has a case open or closed within the period.
     needed = Case.objects.filter(contact_id__in=contact_ids).filter(
@@ -115,3 +119,26 @@ def _anonymise_batch(
         for pk, contact in cases
     )
     return RetentionResult(cases=len(ids), messages=messages, contacts=len(erasable))
+
+
+def _erase_media(case_ids: Sequence[int]) -> None:
+    """The cases' files, places, contact cards and earlier texts go with their messages. The
+    row's file key is erased in this transaction (the file is unreadable from then on, even if
+    the storage's delete fails); the files are deleted once it commits."""
+    media = MessageMedia.objects.filter(message__case_id__in=case_ids)
+    names = list(media.exclude(storage_name="").values_list("storage_name", flat=True))
+    media.exclude(state=MediaState.ERASED).update(
+        state=MediaState.ERASED, storage_name="", file_key="", filename="", details=None, file_id="",
+        file_unique_id="", reason="", fetch_claimed_at=None,
+    )
+    MessageRevision.objects.filter(message__case_id__in=case_ids).update(body="")
+    if names:
+        transaction.on_commit(lambda: _delete_files(names), robust=True)
+
+
+def _delete_files(names: list[str]) -> None:
+    for name in names:
+        try:
+            files.delete(name)
+        except OSError:
+            logger.warning("retention could not delete a stored file; its key is already erased")

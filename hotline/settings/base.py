@@ -127,6 +127,12 @@ STATIC_ROOT = BASE_DIR / "var" / "staticfiles"
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
+    # Media from contacts, encrypted before it gets here (hotline/privacy/files.py). Any Django
+    # storage backend works, e.g. django-storages' S3 (docs/deploy.md, "Media storage").
+    "media": {
+        "BACKEND": env.str("MEDIA_STORAGE_BACKEND", default="django.core.files.storage.FileSystemStorage"),
+        "OPTIONS": env.json("MEDIA_STORAGE_OPTIONS", default={"location": str(VAR_DIR / "media")}),
+    },
 }
 
 # --- the hotline's own rules ------------------------------------------------------------
@@ -162,6 +168,16 @@ TELEGRAM_RETRY_MAX_SECONDS = env.float("TELEGRAM_RETRY_MAX_SECONDS", default=600
 # update_id may restart after a week without updates: dedupe rows older than this are pruned.
 TELEGRAM_UPDATE_RETENTION_DAYS = env.int("TELEGRAM_UPDATE_RETENTION_DAYS", default=7)
 TELEGRAM_MAX_UPDATE_BYTES = env.int("TELEGRAM_MAX_UPDATE_BYTES", default=1024 * 1024)
+# Media (issue 15): the Bot API's getFile downloads at most 20 MB; bigger files keep their
+# details only. Fetches are retried like deliveries, up to this many attempts.
+TELEGRAM_DOWNLOAD_MAX_BYTES = env.int("TELEGRAM_DOWNLOAD_MAX_BYTES", default=20 * 1024 * 1024)
+MEDIA_FETCH_MAX_ATTEMPTS = env.int("MEDIA_FETCH_MAX_ATTEMPTS", default=12)
+# What an operator may send: Telegram takes photos up to 10 MB (sendPhoto) and documents up
+# to 50 MB (sendDocument); the desk keeps documents to the size it can fetch back.
+MEDIA_SEND_PHOTO_MAX_BYTES = env.int("MEDIA_SEND_PHOTO_MAX_BYTES", default=10 * 1024 * 1024)
+MEDIA_SEND_DOCUMENT_MAX_BYTES = env.int("MEDIA_SEND_DOCUMENT_MAX_BYTES", default=20 * 1024 * 1024)
+# An upload's body may take this long to arrive (other bodies: REQUEST_BODY_TIMEOUT_SECONDS).
+MEDIA_UPLOAD_TIMEOUT_SECONDS = env.float("MEDIA_UPLOAD_TIMEOUT_SECONDS", default=120)
 # Sent when a request opens (or reopens) a case; never counts as a human answer.
 TELEGRAM_ACK_TEXT = env.str(
     "TELEGRAM_ACK_TEXT",
@@ -279,6 +295,8 @@ _PERIODIC = {
     "retention": ("retention_task", 86400),
     # Outbound messages whose task was lost.
     "delivery-recover": ("delivery_recover_task", DELIVERY_RECOVER_SWEEP_SECONDS),
+    # Media whose fetch task was lost (hotline/intake/telegram/media.py).
+    "media-recover": ("media_recover_task", DELIVERY_RECOVER_SWEEP_SECONDS),
 }
 CELERY_BEAT_SCHEDULE = {
     name: {
@@ -382,6 +400,7 @@ CONTENT_SECURITY_POLICY = {
         "script-src": ["'self'"],
         "style-src": ["'self'"],
         "img-src": ["'self'", "data:"],  # data: for the API docs' icons only; our pages use none
+        "media-src": ["'self'"],  # voice notes and videos from contacts, served by the desk itself
         "font-src": ["'self'"],
         "connect-src": ["'self'"],
         "form-action": ["'self'"],

@@ -9,7 +9,7 @@ import os
 import psycopg
 
 from hotline.settings.base import *  # noqa: F403
-from hotline.settings.base import env
+from hotline.settings.base import VAR_DIR, env
 
 SECRET_KEY = "test-only-key"  # noqa: S105 - tests only
 CONTACT_LOOKUP_KEY = "test-only-lookup-key"
@@ -54,6 +54,10 @@ PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # speed, t
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    "media": {
+        "BACKEND": "django.core.files.storage.FileSystemStorage",
+        "OPTIONS": {"location": env.str("TEST_MEDIA_DIR", default=str(VAR_DIR / "test-media"))},
+    },
 }
 REDIS_URL = env.str("TEST_REDIS_URL", default="redis://127.0.0.1:6379/15")
 # Tasks published by tests go to a real Redis (database 15), where a test's worker reads them.

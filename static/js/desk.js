@@ -155,3 +155,69 @@
     focusFirstError(event.target);
   });
 })();
+
+// Media on the case page (templates/hotline/_message_media.html): copy a location's
+// coordinates, and show a photo larger in a dialog. Without this file the photo link opens
+// the image itself and the coordinates can be selected by hand.
+(function () {
+  "use strict";
+
+  function showCopyButtons(root) {
+    if (!navigator.clipboard) return;
+    root.querySelectorAll("[data-copy][hidden]").forEach(function (el) { el.hidden = false; });
+  }
+
+  document.addEventListener("click", function (event) {
+    var copy = event.target.closest("[data-copy]");
+    if (copy) {
+      var source = document.getElementById(copy.dataset.copy);
+      if (source && navigator.clipboard) {
+        navigator.clipboard.writeText(source.textContent.trim()).then(function () {
+          var label = copy.textContent;
+          copy.textContent = copy.dataset.copied || label;
+          setTimeout(function () { copy.textContent = label; }, 1500);
+        });
+      }
+      return;
+    }
+    var zoom = event.target.closest("[data-zoom]");
+    if (!zoom || event.ctrlKey || event.metaKey || event.shiftKey) return;
+    event.preventDefault();
+    var dialog = document.getElementById("media-dialog");
+    if (!dialog) {
+      dialog = document.createElement("dialog");
+      dialog.id = "media-dialog";
+      dialog.className = "media-dialog";
+      dialog.addEventListener("click", function () { dialog.close(); });
+      document.body.appendChild(dialog);
+    }
+    var img = document.createElement("img");
+    img.src = zoom.getAttribute("href");
+    img.alt = (zoom.querySelector("img") || {}).alt || "";
+    dialog.replaceChildren(img);
+    dialog.showModal();
+  });
+
+  document.addEventListener("DOMContentLoaded", function () { showCopyButtons(document); });
+  document.addEventListener("htmx:afterSettle", function (event) { showCopyButtons(event.target); });
+})();
+
+// Sending a file: refuse one too large for the chosen way (photo or document) before the
+// upload starts; the server checks again and says the same beside the form.
+(function () {
+  "use strict";
+
+  function check(form) {
+    var input = form.querySelector("input[type=file][data-max-photo]");
+    if (!input || !input.files || !input.files.length) return;
+    var chosen = form.querySelector("input[name=send_as]:checked");
+    var photo = !chosen || chosen.value === "photo";
+    var limit = Number(photo ? input.dataset.maxPhoto : input.dataset.maxDocument);
+    input.setCustomValidity(input.files[0].size > limit ? input.dataset.tooLarge : "");
+  }
+
+  document.addEventListener("change", function (event) {
+    var form = event.target.closest("form.send-file");
+    if (form) check(form);
+  });
+})();

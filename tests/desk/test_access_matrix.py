@@ -12,12 +12,15 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.utils import timezone
 
-from hotline.models import Case, Stage
+from hotline.models import Case, MediaKind, MediaState, Message, MessageMedia, Stage
+from hotline.privacy import files
 from tests.factories import make_case
 from tests.pages import HTMX, login
 
@@ -37,6 +40,8 @@ class Call:
     api: bool = False  # refused with 401/403 rather than a redirect to the login page
     stage: str = Stage.IN_CONTACT  # the case the supervisor acts on
     supervisors_only: bool = False  # a page for a role: 403 for operators, whatever the case
+    # The URL's arguments after the case id (a file of that case, when the case exists).
+    more_args: Callable[[int], list] = field(default=lambda case_id: [])
 
 
 EXPECTED: dict[str, Call] = {
@@ -56,10 +61,27 @@ EXPECTED: dict[str, Call] = {
     "case_reward_paid": Call(stage=Stage.SURRENDERED),
     "case_reads": Call("get", supervisors_only=True),
     "api-case-detail": Call("get", api=True),
+    "case_media": Call("get", more_args=lambda case_id: [_a_file_of(case_id)]),
+    "case_send_file": Call(data=lambda users: {
+        "file": SimpleUploadedFile("a.jpg", PHOTO), "send_as": "photo", "caption": "",
+    }),
 }
 # Id parameters that are not cases (their own tests cover them); a new name must be added
 # here or, if it names a case, the URL must use `case_id` and appear in EXPECTED.
-NOT_CASE_PARAMETERS = {"user_id", "canned_id"}
+NOT_CASE_PARAMETERS = {"user_id", "canned_id", "media_id"}
+PHOTO = (Path(__file__).resolve().parent.parent / "fixtures" / "photo.jpg").read_bytes()
+
+
+def _a_file_of(case_id: int) -> int:
+    """A photo on the case (its latest message), or an id of no file when there is no such case."""
+    message = Message.objects.filter(case_id=case_id).order_by("-pk").first()
+    if message is None:
+        return MISSING_CASE_ID
+    stored = files.store([PHOTO])
+    return MessageMedia.objects.create(
+        message=message, kind=MediaKind.PHOTO, state=MediaState.READY, size=stored.size, sniffed_mime="image/jpeg",
+        storage_name=stored.name, file_key=stored.key, created_at=timezone.now(),
+    ).pk
 
 _PARAMETER = re.compile(r"<(?:\w+:)?(\w+)>")
 
@@ -98,7 +120,7 @@ def test_every_case_url_is_in_the_expectation_table():
 
 def _call(client, name: str, case_id: int, users: dict, **extra):
     call = EXPECTED[name]
-    url = reverse(name, args=[case_id])
+    url = reverse(name, args=[case_id, *call.more_args(case_id)])
     if call.method == "get":
         return client.get(url, **extra)
     return client.post(url, call.data(users), **extra)

@@ -139,6 +139,10 @@ def test_every_personal_column_is_encrypted():
         ("hotline_case", "surrender_place"), ("hotline_case", "triage"),
         ("hotline_telegramupdate", "payload"),  # a raw update, kept only until it is applied
         ("operators_authenticatordevice", "key"),  # a staff member's TOTP secret (SECURITY.md)
+        # Media (issue 15): a document's name, a place's coordinates or a contact card, the file's own key
+        ("hotline_messagemedia", "filename"), ("hotline_messagemedia", "details"),
+        ("hotline_messagemedia", "file_key"),
+        ("hotline_messagerevision", "body"),  # the earlier text of an edited message
     }
 
 

@@ -30,12 +30,13 @@ from hotline.desk.forms import (
     EquipmentForm,
     NoteForm,
     ReplyForm,
+    SendFileForm,
     SurrenderForm,
 )
 from hotline.desk.selectors import (
     canned_replies_for,
     case_actions,
-    case_conversation,
+    case_conversation_with_media,
     case_equipment,
     case_timeline,
     case_viewers,
@@ -67,6 +68,7 @@ FORMS: dict[str, FormFactory] = {
     "unassign": lambda data, _t: ActionForm(data),
     "reopen": lambda data, _t: ActionForm(data),
     "reward_paid": lambda data, _t: ActionForm(data),
+    "file": lambda data, _t: SendFileForm(data, auto_id="file_%s"),
 }
 
 
@@ -106,7 +108,7 @@ def case_page(
         "reply": actions.reply, "note": actions.note, "call": actions.call, "close": actions.close,
         "equipment": actions.declare, "surrender": actions.surrender, "assign": actions.assign,
         "advance": actions.verify or actions.plan, "take": actions.take, "unassign": actions.unassign,
-        "reopen": actions.reopen, "reward_paid": actions.reward_paid,
+        "reopen": actions.reopen, "reward_paid": actions.reward_paid, "file": actions.reply,
     }
     page_forms = {
         name: bound.get(name) or (_unbound(name, types, initial.get(name, {})) if shown else None)
@@ -115,7 +117,7 @@ def case_page(
     context: dict[str, Any] = {
         "case": case,
         "actions": actions,
-        "conversation": case_conversation(case),
+        "conversation": case_conversation_with_media(case),
         "timeline": case_timeline(case),
         "declared": [row for row in equipment if row.role == EquipmentRole.DECLARED],
         "surrendered": surrendered,

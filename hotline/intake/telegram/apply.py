@@ -23,7 +23,7 @@ from django.utils import timezone
 from hotline import identity, queueing
 from hotline.delivery import client
 from hotline.desk import services, triage
-from hotline.intake.telegram import flood
+from hotline.intake.telegram import flood, media
 from hotline.intake.telegram.updates import (
     Action,
     ButtonPressed,
@@ -95,6 +95,7 @@ def _new_request(action: NewRequest, update_id: int, *, body: str | None = None,
     )
     if received.duplicate:
         return Outcome("duplicate", received.case.pk, received.message.pk)
+    media.attach(received.message, action.media)
     if received.opened and not quiet:
         _acknowledge(received.case)
     return Outcome("request", received.case.pk, received.message.pk)

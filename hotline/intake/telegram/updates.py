@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from django.conf import settings
 from django.utils import timezone
 
 _SURROGATES = re.compile("[\ud800-\udfff]")
@@ -46,11 +47,31 @@ class Sender:
 
 
 @dataclass(frozen=True)
+class Media:
+    """What came with a message besides words: a file to fetch, a place, a contact card.
+
+    `kind` is a MediaKind value; `details` holds coordinates or a contact (personal data,
+    stored encrypted). `size` is Telegram's file_size, when it gave one."""
+
+    kind: str
+    file_id: str = ""
+    file_unique_id: str = ""
+    size: int | None = None
+    mime: str = ""
+    duration: int | None = None
+    width: int | None = None
+    height: int | None = None
+    filename: str = ""
+    details: dict[str, Any] | None = None
+
+
+@dataclass(frozen=True)
 class NewRequest:
     sender: Sender
     message_id: str
     body: str
     sent_at: datetime
+    media: Media | None = None
 
 
 @dataclass(frozen=True)
@@ -59,6 +80,7 @@ class Edit:
     message_id: str
     body: str
     edited_at: datetime
+    media: Media | None = None
 
 
 @dataclass(frozen=True)
@@ -167,9 +189,12 @@ def _message(message: dict[str, Any], *, edited: bool) -> Action:
     sender = _sender(chat_id, _obj(message.get("from")))
     message_id = str(_int(message.get("message_id")) or "")
     body = describe(message)
+    media = media_of(message)
     if edited:
-        return Edit(sender=sender, message_id=message_id, body=body, edited_at=_when(message.get("edit_date")))
-    return NewRequest(sender=sender, message_id=message_id, body=body, sent_at=_when(message.get("date")))
+        return Edit(
+            sender=sender, message_id=message_id, body=body, edited_at=_when(message.get("edit_date")), media=media,
+        )
+    return NewRequest(sender=sender, message_id=message_id, body=body, sent_at=_when(message.get("date")), media=media)
 
 
 def _duration(value: Any) -> str:
@@ -243,6 +268,87 @@ def _shared_contact(contact: dict[str, Any], sender: dict[str, Any]) -> str:
     own = _int(contact.get("user_id")) is not None and contact.get("user_id") == sender.get("id")
     what = "shared their own phone number" if own else "shared a contact"
     return f"[{what}: {', '.join(p for p in (name, phone) if p)}]"
+
+
+# The file kinds, in the order _label describes them (a message carries one).
+_FILE_FIELDS = ("voice", "video_note", "audio", "video", "animation", "photo", "document", "sticker")
+
+
+def media_of(message: dict[str, Any]) -> Media | None:
+    """The file, place or contact card the message carries, if any (its description is the body)."""
+    for field in _FILE_FIELDS:
+        if field in message:
+            return _file(field, message[field])
+    if "venue" in message:
+        venue = _obj(message["venue"])
+        details = _place(_obj(venue.get("location")))
+        if details is None:
+            return None
+        details.update(title=clean(venue.get("title"))[:200], address=clean(venue.get("address"))[:300])
+        return Media(kind="venue", details=details)
+    if "location" in message:
+        details = _place(_obj(message["location"]))
+        return Media(kind="location", details=details) if details is not None else None
+    if "contact" in message:
+        contact = _obj(message["contact"])
+        sender = _obj(message.get("from"))
+        user_id = _int(contact.get("user_id"))
+        return Media(kind="contact", details={
+            "first_name": clean(contact.get("first_name"))[:200], "last_name": clean(contact.get("last_name"))[:200],
+            "phone_number": clean(contact.get("phone_number"))[:64],
+            "user_id": str(user_id) if user_id is not None else "",
+            "own": user_id is not None and user_id == sender.get("id"),
+        })
+    return None
+
+
+def _place(location: dict[str, Any]) -> dict[str, Any] | None:
+    lat, lon = _number(location.get("latitude")), _number(location.get("longitude"))
+    if lat is None or lon is None or not (-90 <= lat <= 90 and -180 <= lon <= 180):
+        return None
+    place: dict[str, Any] = {"latitude": round(lat, 6), "longitude": round(lon, 6)}
+    if _int(location.get("live_period")):
+        place["live"] = True
+    accuracy = _number(location.get("horizontal_accuracy"))
+    if accuracy is not None:
+        place["accuracy"] = accuracy
+    return place
+
+
+def _file(field: str, value: Any) -> Media | None:
+    if field == "photo":
+        value = _largest_photo(value)
+    item = _obj(value)
+    file_id = clean(item.get("file_id"))
+    if not file_id:
+        return None
+    size = _int(item.get("file_size"))
+    duration, width, height = _int(item.get("duration")), _int(item.get("width")), _int(item.get("height"))
+    if field == "video_note":  # a square: its side is `length`
+        width = height = _int(item.get("length"))
+    return Media(
+        kind=field, file_id=file_id[:255], file_unique_id=clean(item.get("file_unique_id"))[:64],
+        size=size if size is not None and size >= 0 else None, mime=clean(item.get("mime_type"))[:100],
+        duration=duration if duration is not None and duration >= 0 else None,
+        width=width if width is not None and width >= 0 else None,
+        height=height if height is not None and height >= 0 else None,
+        filename=clean(item.get("file_name"))[:255],
+    )
+
+
+def _largest_photo(sizes: Any) -> dict[str, Any]:
+    """Telegram sends a photo in several sizes: the largest within the download limit, or, when
+    all are over it, the largest (kept as too large)."""
+    candidates = [_obj(size) for size in sizes if isinstance(size, dict)] if isinstance(sizes, list) else []
+    if not candidates:
+        return {}
+
+    def area(size: dict[str, Any]) -> int:
+        return (_int(size.get("width")) or 0) * (_int(size.get("height")) or 0) or (_int(size.get("file_size")) or 0)
+
+    limit = settings.TELEGRAM_DOWNLOAD_MAX_BYTES
+    within = [size for size in candidates if (_int(size.get("file_size")) or 0) <= limit]
+    return max(within or candidates, key=area)
 
 
 def _callback(query: dict[str, Any]) -> Action:

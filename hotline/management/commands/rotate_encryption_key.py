@@ -1,4 +1,9 @@
-"""Re-encrypt every encrypted column under the first key of FIELD_ENCRYPTION_KEY."""
+"""Re-encrypt every encrypted column under the first key of FIELD_ENCRYPTION_KEY.
+
+Media files (hotline/privacy/files.py) are covered too: each file is encrypted with its own
+key, kept in MessageMedia.file_key, an encrypted column like the others, so rotating re-wraps
+every file key and the files themselves need no rewrite.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +12,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import connection
 
+from hotline.models import MessageMedia
 from hotline.privacy import crypto
 from hotline.privacy.fields import encrypted_columns
 
@@ -39,4 +45,6 @@ class Command(BaseCommand):
                     ) from exc
                 total += changed
                 self.stdout.write(f"{model._meta.db_table}.{column} rotated {changed}")
+        files = MessageMedia.objects.exclude(storage_name="").count()
+        self.stdout.write(f"media files whose keys are wrapped by the current key: {files} (the files need no rewrite)")
         self.stdout.write(f"total rotated {total}")
