@@ -6,10 +6,10 @@ hotline_bench; it is replaced, never point DATABASE_URL at real data).
 
 Order, so each dataset is loaded as few times as possible:
     for each size: load it once, then the read-only benchmarks (READERS: dashboard, pages);
-    then intake once, then intake end to end (webhook and worker together; both add cases); then sweep, which loads a fresh dataset per size: the
-    headline worst case (the sweep was down: every wait past a threshold is unflagged), then
-    the steady state (the overdue cases were flagged at risk by earlier sweeps; figures end in
-    _steady; --no-steady skips it).
+    then intake once, then intake end to end (webhook and worker together; both add cases);
+    then sweep, which loads a fresh dataset per size: the headline worst case (the sweep was
+    down: every wait past a threshold is unflagged), then the steady state (the overdue cases
+    were flagged at risk by earlier sweeps; figures end in _steady; --no-steady skips it).
 """
 
 from __future__ import annotations
