@@ -220,3 +220,28 @@ def test_two_drains_with_small_batches_never_duplicate_nor_reorder_a_chat(monkey
         assert bodies(chat) == sent
     assert Case.objects.count() == 12 + 60  # one per chat
     assert not TelegramUpdate.objects.filter(processed_at__isnull=True).exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_claim_that_meets_a_held_contact_falls_back_and_releases_the_claim_lock():
+    """A lock timeout while a batch locks its contacts (an operator holds one): each update is
+    then tried alone, and the claim lock is free again for the other drains."""
+    from tests.sessions import another_connection
+
+    store(message_update(9801, text="первое"))
+    inbox.process_pending()
+    contact = Contact.objects.get()
+    store(message_update(9801, text="второе"), message_update(9802, text="другой человек"))
+    with another_connection() as holder:
+        holder.execute("SELECT 1 FROM hotline_contact WHERE id = %s FOR UPDATE", [contact.pk])
+        with connection.cursor() as cursor:
+            cursor.execute("SET lock_timeout = '300ms'")
+        assert [o.result for o in inbox.process_pending()] == ["request"]  # the other person's
+        with another_connection() as other:
+            claimable = other.execute("SELECT pg_try_advisory_lock(%s)", [inbox.CLAIM_LOCK]).fetchone()[0]
+        holder.rollback()
+    with connection.cursor() as cursor:
+        cursor.execute("RESET lock_timeout")
+    assert claimable is True
+    assert [o.result for o in inbox.process_pending()] == ["request"]
+    assert bodies(9801) == ["первое", "второе"]

@@ -1,7 +1,8 @@
-"""Applying one stored Bot API update: store what it means through the services.
+"""Applying stored Bot API updates: store what they mean through the services.
 
-Runs in a worker (hotline/telegram/inbox.py hands each stored update here, inside its own
-transaction). Deduplication has two layers (docs/telegram.md, "Idempotency"):
+Runs in a worker (hotline/telegram/inbox.py hands a batch of stored updates here, inside one
+transaction; consecutive new requests are stored together, docs/notes/perf-intake.md; one
+update alone is a batch of one). Deduplication has two layers (docs/telegram.md, "Idempotency"):
 - the TelegramUpdate row per update_id (unique), written by the webhook, so a redelivered
   update is stored, and therefore applied, once; rows are pruned after
   TELEGRAM_UPDATE_RETENTION_DAYS because Telegram may restart update_id after a week;

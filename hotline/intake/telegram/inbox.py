@@ -4,7 +4,8 @@ Why two steps: Telegram must hear 200 only once an update is durable, and quickl
 it holds every later update back while one is unanswered. So the webhook does one INSERT
 (the raw update, encrypted, deduplicated by the unique update_id) and answers; a Celery
 worker then turns the stored update into requests, edits, triage answers
-(hotline/telegram/intake.py), one transaction per update, and clears the raw payload.
+(hotline/intake/telegram/apply.py), up to BATCH updates per transaction (docs/notes/perf-intake.md),
+and clears the raw payloads.
 
 Waking the worker costs one cache `add` per update: the first update of a window
 (TELEGRAM_INBOX_WINDOW_SECONDS) publishes one drain, and that drain keeps looking for new
@@ -118,43 +119,34 @@ CLAIM_LOCK = 0x686F746C696E65  # "hotline"
 
 
 @contextmanager
-def _claiming() -> Iterator[None]:
+def _claiming(held: list[bool]) -> Iterator[None]:
     """While held, no other drain claims a batch. Held from the claim until the batch's contacts
     are locked: a later batch with a chat of this one then waits for this one's commit on the
     contact's lock, so a chat's updates are applied in the order they were stored, whichever
-    drain has them. Released as soon as the contacts are locked, or by `_release_claim` after
-    the transaction ended on an error."""
+    drain has them. On an error it stays held (`held` says so) until `_unclaim`, once the
+    transaction has been rolled back."""
     if connection.vendor != "postgresql":
         yield
         return
     with connection.cursor() as cursor:
         cursor.execute("SELECT pg_advisory_lock(%s)", [CLAIM_LOCK])
-    try:
-        yield
-    except BaseException:
-        _release_claim.pending = True
-        raise
+    held.append(True)
+    yield
     with connection.cursor() as cursor:
         cursor.execute("SELECT pg_advisory_unlock(%s)", [CLAIM_LOCK])
+    held.clear()
 
 
-class _ReleaseClaim:
-    """Unlock the claim lock left held by an error, once the transaction has been rolled back."""
-
-    pending = False
-
-    def __call__(self) -> None:
-        if not self.pending:
-            return
-        self.pending = False
-        try:
-            with connection.cursor() as cursor:
-                cursor.execute("SELECT pg_advisory_unlock(%s)", [CLAIM_LOCK])
-        except (OperationalError, InterfaceError):
-            pass  # the session is gone, and its lock with it
-
-
-_release_claim = _ReleaseClaim()
+def _unclaim(held: list[bool]) -> None:
+    """Release the claim lock an error left held (outside the rolled-back transaction)."""
+    if not held:
+        return
+    held.clear()
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_unlock(%s)", [CLAIM_LOCK])
+    except (OperationalError, InterfaceError):
+        pass  # the session is gone, and its lock with it
 
 
 def _claim(later: set[int]) -> list[TelegramUpdate]:
@@ -180,9 +172,10 @@ def _process_batch(later: set[int]) -> tuple[list[Outcome], bool]:
     the claim meets a database error (a lock held elsewhere), each update in its own
     transaction, as a drain did before batches (process_one)."""
     ids: list[int] = []
+    held: list[bool] = []
     try:
         with transaction.atomic():
-            with _claiming():
+            with _claiming(held):
                 rows = _claim(later)
                 ids = [row.pk for row in rows]
                 items = [_parsed(row) for row in rows]
@@ -193,12 +186,12 @@ def _process_batch(later: set[int]) -> tuple[list[Outcome], bool]:
             outcomes = _handle(rows, items, quiet)
             _mark(rows, outcomes)
     except Exception:
-        _release_claim()
+        _unclaim(held)
         if not ids:
             raise
         return _one_by_one(ids, later), True
     finally:
-        _release_claim()
+        _unclaim(held)
     for row in rows:
         if outcomes.get(row.pk) is None:
             later.add(row.pk)
