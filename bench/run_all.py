@@ -6,10 +6,10 @@ hotline_bench; it is replaced, never point DATABASE_URL at real data).
 
 Order, so each dataset is loaded as few times as possible:
     for each size: load it once, then the read-only benchmarks (READERS: dashboard, pages);
-    then intake once (it adds cases); then sweep, which loads a fresh dataset per size: the
-    headline worst case (the sweep was down: every wait past a threshold is unflagged), then
-    the steady state (the overdue cases were flagged at risk by earlier sweeps; figures end in
-    _steady; --no-steady skips it).
+    then intake once, then intake end to end (webhook and worker together; both add cases);
+    then sweep, which loads a fresh dataset per size: the headline worst case (the sweep was
+    down: every wait past a threshold is unflagged), then the steady state (the overdue cases
+    were flagged at risk by earlier sweeps; figures end in _steady; --no-steady skips it).
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from pathlib import Path
 
 BENCH = Path(__file__).resolve().parent
 READERS = ["dashboard", "pages"]  # run(n) on the dataset of size n, which they do not change
-BENCHMARKS = [*READERS, "intake", "sweep"]
+BENCHMARKS = [*READERS, "intake", "intake_e2e", "sweep"]
 DEFAULT_SIZES = [10_000, 100_000]
 
 
@@ -35,6 +35,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--only", nargs="+", choices=BENCHMARKS, default=BENCHMARKS)
     parser.add_argument("--repeat", type=int, default=None, help="timed requests per figure (readers)")
     parser.add_argument("--intake-count", type=int, default=None, help="updates per intake round")
+    parser.add_argument("--e2e-count", type=int, default=None, help="intake_e2e: updates per round")
+    parser.add_argument("--burst", type=int, default=None, help="intake_e2e: updates of the burst (10000)")
+    parser.add_argument("--paced-seconds", type=float, default=None, help="intake_e2e: seconds offered at 200/s")
     parser.add_argument("--rounds", type=int, default=1,
                         help="run the readers and the sweep this many times per size and print the medians")
     parser.add_argument("--no-steady", action="store_true",
@@ -66,6 +69,10 @@ def main(argv: list[str] | None = None) -> None:
     if "intake" in args.only:
         print("# intake", flush=True)
         importlib.import_module("bench.intake").run(**({"count": args.intake_count} if args.intake_count else {}))
+    if "intake_e2e" in args.only:
+        print("# intake end to end (webhook and worker together)", flush=True)
+        options = {"count": args.e2e_count, "burst": args.burst, "paced_seconds": args.paced_seconds}
+        importlib.import_module("bench.intake").run_e2e(**{k: v for k, v in options.items() if v is not None})
     if "sweep" in args.only:
         print("# sweep", flush=True)
         sweep = importlib.import_module("bench.sweep")

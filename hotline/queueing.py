@@ -37,6 +37,7 @@ ANSWER_BUTTON = _PREFIX + "telegram_answer_callback_task"
 PROCESS_UPDATES = _PREFIX + "telegram_process_updates_task"
 PRUNE_UPDATES = _PREFIX + "telegram_prune_updates_task"
 AUTO_ASSIGN_CASE = _PREFIX + "auto_assign_case_task"
+AUTO_ASSIGN_CASES = _PREFIX + "auto_assign_cases_task"
 AUTO_ASSIGN_OPERATOR = _PREFIX + "auto_assign_operator_task"
 AUTO_ASSIGN_SWEEP = _PREFIX + "auto_assign_sweep_task"
 CASE_COUNTS_COMPACT = _PREFIX + "case_counts_compact_task"
@@ -47,7 +48,7 @@ MEDIA_RECOVER = _PREFIX + "media_recover_task"
 TASK_NAMES = (
     SLA_SWEEP, DELIVER_MESSAGE, DELIVERY_RECOVER, NOTIFY_SUPERVISORS, ANSWER_BUTTON, PROCESS_UPDATES, PRUNE_UPDATES,
     AUTO_ASSIGN_CASE, AUTO_ASSIGN_OPERATOR, AUTO_ASSIGN_SWEEP, CASE_COUNTS_COMPACT, RETENTION, FETCH_MEDIA,
-    MEDIA_RECOVER,
+    MEDIA_RECOVER, AUTO_ASSIGN_CASES,
 )
 
 
@@ -71,3 +72,27 @@ def publish_safely(task_name: str, args: tuple[Any, ...] = (), kwargs: dict[str,
         )
         return False
     return True
+
+
+def enqueue_each_on_commit(task_name: str, calls: list[tuple[Any, ...]]) -> None:
+    """Queue one task `task_name(*args)` per tuple of `calls` once the current transaction
+    commits, all over one broker connection (a batch of messages to deliver). Never raises
+    into the caller, as enqueue_on_commit."""
+    if calls:
+        transaction.on_commit(partial(publish_each, task_name, calls), robust=True)
+
+
+def publish_each(task_name: str, calls: list[tuple[Any, ...]]) -> int:
+    """Publish one task per tuple of arguments, sharing one producer; returns how many were
+    published (a broker error is logged once, as in publish_safely, and ends the run)."""
+    published = 0
+    try:
+        with app.producer_or_acquire() as producer:
+            for args in calls:
+                app.send_task(task_name, args, producer=producer)
+                published += 1
+    except Exception as exc:
+        logger.error(
+            "enqueue failed task=%s (%s); the periodic recovery will pick the work up", task_name, type(exc).__name__,
+        )
+    return published

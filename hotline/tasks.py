@@ -69,6 +69,20 @@ def auto_assign_case_task(self, case_id: int, exclude_user_id: int | None = None
         raise self.retry(countdown=2, exc=busy) from busy
 
 
+@shared_task(name=queueing.AUTO_ASSIGN_CASES, bind=True, ignore_result=True, acks_late=True, max_retries=20)
+def auto_assign_cases_task(self, case_ids: list[int]) -> None:  # type: ignore[no-untyped-def]
+    """Offer a batch's new or waiting cases to operators, one after another (intake queues one
+    task per batch); the cases another transaction holds are tried again by a retry."""
+    busy = []
+    for case_id in case_ids:
+        try:
+            ownership.assign_case(case_id)
+        except ownership.CaseBusy:
+            busy.append(case_id)
+    if busy:
+        raise self.retry(args=(busy,), countdown=2)
+
+
 @shared_task(name=queueing.AUTO_ASSIGN_OPERATOR, ignore_result=True, acks_late=True)
 def auto_assign_operator_task(operator_id: int, exclude_case_ids: list[int] | None = None) -> None:
     """Fill an operator's free capacity (they came on shift or finished a case)."""

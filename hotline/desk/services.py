@@ -9,15 +9,16 @@ already done returns the case without a second event.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.models import User
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
+from django.db.models import Max, Q
 from django.utils import timezone
 from django.utils.translation import gettext
 
@@ -27,6 +28,7 @@ from hotline.desk.access import case_for, require_answer, require_manage
 from hotline.desk.guards import MAX_TEXT, clean_text, lock_profile, record_event, require_open
 from hotline.errors import InvalidInput, InvalidTransition
 from hotline.models import (
+    CASE_PERSONAL_FIELDS,
     OPEN_STAGES,
     REPLYABLE_CHANNELS,
     Case,
@@ -61,9 +63,27 @@ ADVANCES = {Stage.IN_CONTACT: Stage.VERIFIED, Stage.VERIFIED: Stage.PLANNING}
 @dataclass(frozen=True)
 class Received:
     case: Case
-    message: Message
+    message: Message  # the stored request, with its case (and the case's contact) attached
     duplicate: bool  # the same intake key was stored before; nothing new was written
     opened: bool = False  # this request opened a new case or reopened a closed one
+
+
+@dataclass(frozen=True)
+class IncomingRequest:
+    """One inbound request as an intake channel hands it over (requests_receive_batch)."""
+
+    channel: str
+    identifier: str
+    text: str
+    display_name: str = ""
+    language: str = ""
+    received_at: datetime | None = None
+    intake_key: str | None = None
+    external_id: str = ""
+    is_call: bool = False
+
+
+ContactKey = tuple[str, str]  # (channel, lookup_hash): how a contact is found
 
 
 def request_receive(
@@ -82,113 +102,283 @@ def request_receive(
     """Store one inbound request: find or create the contact, join its open case (or reopen
     or open one) and start the wait. `actor` is None for the bot and integrations.
 
-    Idempotent by `intake_key`: a retried delivery returns the stored request.
+    Idempotent by `intake_key`: a retried delivery returns the stored request. A batch of one
+    (requests_receive_batch): one request and a thousand are stored by the same code.
     """
-    if channel not in Channel.values:
-        raise InvalidInput(gettext("Unknown channel %(channel)r.") % {"channel": channel})
-    if not identifier.strip():
-        raise InvalidInput(gettext("A request needs the contact's identifier."))
-    if intake_key:
-        stored = _stored_request(intake_key)
-        if stored:
-            return stored
+    request = IncomingRequest(
+        channel=channel, identifier=identifier, text=text, display_name=display_name, language=language,
+        received_at=received_at, intake_key=intake_key, external_id=external_id, is_call=is_call,
+    )
     try:
-        received = _request_receive(
-            actor=actor, channel=channel, identifier=identifier, text=clean_text(text)[:MAX_TEXT],
-            display_name=clean_text(display_name)[:200], language=language[:8],
-            received_at=received_at or timezone.now(), intake_key=intake_key,
-            external_id=external_id, is_call=is_call,
-        )
+        [received] = requests_receive_batch([request], actor=actor)
     except IntegrityError:
-        # The same delivery raced us and won: what it stored is the answer.
-        stored = _stored_request(intake_key) if intake_key else None
+        # The same key was stored meanwhile for another contact: what it stored is the answer.
+        stored = _stored_requests([intake_key]).get(intake_key) if intake_key else None
         if stored is None:
             raise
         return stored
-    if not received.duplicate and received.case.owner_id is None and received.case.closed_at is None:
-        ownership.on_commit_assign_case(received.case.pk)
     return received
 
 
-def _stored_request(intake_key: str) -> Received | None:
-    message = Message.objects.select_related("case").filter(intake_key=intake_key).first()
-    return Received(case=message.case, message=message, duplicate=True) if message else None
+def contact_key(channel: str, identifier: str) -> ContactKey:
+    return (channel, identity.lookup_hash(channel, identifier))
+
+
+def _validated(request: IncomingRequest, now: datetime) -> IncomingRequest:
+    if request.channel not in Channel.values:
+        raise InvalidInput(gettext("Unknown channel %(channel)r.") % {"channel": request.channel})
+    if not request.identifier.strip():
+        raise InvalidInput(gettext("A request needs the contact's identifier."))
+    return replace(
+        request, text=clean_text(request.text)[:MAX_TEXT], display_name=clean_text(request.display_name)[:200],
+        language=request.language[:8], received_at=request.received_at or now, intake_key=request.intake_key or None,
+    )
+
+
+def _stored_requests(keys: Iterable[str]) -> dict[str, Received]:
+    """The requests already stored under these intake keys, by key: one query."""
+    keys = list(keys)
+    if not keys:
+        return {}
+    messages = Message.objects.select_related("case", "case__contact").filter(intake_key__in=keys)
+    return {m.intake_key: Received(case=m.case, message=m, duplicate=True) for m in messages if m.intake_key}
+
+
+def contacts_lock_many(
+    requests: Sequence[IncomingRequest], *, existing: Iterable[tuple[str, str]] = (),
+) -> dict[ContactKey, Contact]:
+    """Find or create the contacts of `requests` (and find, never create, those of `existing`:
+    (channel, identifier) pairs), locked, by ContactKey: at most three statements.
+
+    Existing contacts are locked in id order, missing ones inserted in key order (a concurrent
+    insert of the same contact waits for ours, or ours for theirs): so one contact's requests
+    are stored one transaction at a time, and two simultaneous first messages open one case.
+    """
+    now = timezone.now()
+    first: dict[ContactKey, IncomingRequest] = {}
+    for request in requests:
+        first.setdefault(contact_key(request.channel, request.identifier), request)
+    wanted = set(first) | {contact_key(channel, identifier) for channel, identifier in existing}
+    if not wanted:
+        return {}
+    found = _contacts_locked(wanted)
+    missing = sorted(key for key in first if key not in found)
+    if missing:
+        Contact.objects.bulk_create([
+            Contact(
+                channel=key[0], lookup_hash=key[1],
+                identifier=identity.normalise_identifier(key[0], first[key].identifier),
+                display_name=clean_text(first[key].display_name)[:200], language=first[key].language[:8],
+                created_at=first[key].received_at or now,
+            ) for key in missing
+        ], ignore_conflicts=True)
+        found |= _contacts_locked(missing)
+    return found
+
+
+def _contacts_locked(keys: Iterable[ContactKey]) -> dict[ContactKey, Contact]:
+    hashes: dict[str, list[str]] = {}
+    for channel, digest in keys:
+        hashes.setdefault(channel, []).append(digest)
+    match = Q()
+    for channel, digests in hashes.items():
+        match |= Q(channel=channel, lookup_hash__in=digests)
+    contacts = Contact.objects.select_for_update().filter(match).defer("identifier").order_by("pk")
+    return {(c.channel, c.lookup_hash): c for c in contacts}
+
+
+def _contacts_refresh(
+    contacts: Mapping[ContactKey, Contact], stored: Sequence[tuple[ContactKey, IncomingRequest]],
+) -> None:
+    """Each contact's name and language as its latest request in the batch gives them: one UPDATE."""
+    latest: dict[ContactKey, dict[str, str]] = {}
+    for key, request in stored:
+        values = latest.setdefault(key, {})
+        if request.display_name:
+            values["display_name"] = request.display_name
+        if request.language:
+            values["language"] = request.language
+    changed = []
+    for key, values in latest.items():
+        contact = contacts[key]
+        if any(getattr(contact, field) != value for field, value in values.items()):
+            for field, value in values.items():
+                setattr(contact, field, value)
+            changed.append(contact)
+    if changed:
+        Contact.objects.bulk_update(changed, ["display_name", "language"])
+
+
+def _cases_locked(contact_ids: Sequence[int]) -> tuple[dict[int, Case], dict[int, Case]]:
+    """Per contact, its latest open case and its latest case, locked: one statement."""
+    latest = (
+        Case.objects.filter(contact_id__in=contact_ids).order_by().values("contact_id")
+        .annotate(last=Max("pk")).values("last")
+    )
+    rows = (
+        Case.objects.select_for_update().filter(contact_id__in=contact_ids)
+        .filter(Q(closed_at__isnull=True) | Q(pk__in=latest)).defer(*CASE_PERSONAL_FIELDS).order_by("pk")
+    )
+    open_cases: dict[int, Case] = {}
+    last: dict[int, Case] = {}
+    for case in rows:  # ascending ids: the last one seen per contact is its latest
+        last[case.contact_id] = case
+        if case.closed_at is None:
+            open_cases[case.contact_id] = case
+    return open_cases, last
 
 
 @transaction.atomic
-def _request_receive(
-    *, actor: User | None, channel: str, identifier: str, text: str, display_name: str, language: str,
-    received_at: datetime, intake_key: str | None, external_id: str, is_call: bool,
-) -> Received:
-    contact = _contact_locked(channel, identifier, display_name, language, received_at)
-    if intake_key:  # under the contact's lock, a concurrent duplicate has committed by now
-        stored = _stored_request(intake_key)
-        if stored:
-            return stored
-    case = Case.objects.select_for_update().filter(contact=contact, closed_at__isnull=True).order_by("-pk").first()
-    opened = case is None
-    if case is None:
-        case = _reopen_or_open(contact, actor, received_at)
-    message = Message.objects.create(
-        case=case, direction=Direction.INBOUND, channel=channel, body=text, is_call=is_call,
-        intake_key=intake_key, external_id=external_id, created_at=received_at,
-    )
-    fields = ["last_request_at", "updated_at"]
-    case.last_request_at = max(case.last_request_at, received_at)
-    if case.awaiting_since is None:
-        case.awaiting_since = received_at
-        fields.append("awaiting_since")
-    if language and not case.language:
-        case.language = language
-        fields.append("language")
-    case.save(update_fields=fields)
-    record_event(case, EventKind.REQUEST, actor, received_at, message_id=message.pk, channel=channel, call=is_call)
-    logger.info("request stored case=%s message=%s channel=%s", case.pk, message.pk, channel)
-    return Received(case=case, message=message, duplicate=False, opened=opened)
+def requests_receive_batch(requests: Sequence[IncomingRequest], *, actor: User | None = None) -> list[Received]:
+    """Store inbound requests as if received one after another, in a constant number of
+    statements whatever their number; one Received per request, in the order given.
+
+    Contacts are locked first (contacts_lock_many), so whatever another transaction stores for
+    a contact is committed before; then one duplicate check by intake key (a key stored
+    before, or earlier in this batch, is a duplicate), the contacts' latest cases (locked), new
+    cases, messages, events and case updates, each one statement. A closed case that is
+    reopened goes through `_reopen` (one at a time, rare). Auto-assignment of the waiting cases
+    is queued once, after commit. Bad input (InvalidInput) refuses the batch before any write.
+    """
+    return _receive(requests, actor=actor, assign=True)
 
 
-def _contact_locked(channel: str, identifier: str, display_name: str, language: str, at: datetime) -> Contact:
-    """Find or create the contact and lock it: one contact's requests are stored one at a time,
-    so two simultaneous first messages open one case, not two."""
-    digest = identity.lookup_hash(channel, identifier)
-    contact = Contact.objects.select_for_update().filter(channel=channel, lookup_hash=digest).first()
-    if contact is None:
-        try:
-            with transaction.atomic():
-                contact = Contact.objects.create(
-                    channel=channel, lookup_hash=digest,
-                    identifier=identity.normalise_identifier(channel, identifier),
-                    display_name=display_name, language=language, created_at=at,
+def _receive(requests: Sequence[IncomingRequest], *, actor: User | None, assign: bool) -> list[Received]:
+    now = timezone.now()
+    requests = [_validated(request, now) for request in requests]
+    if not requests:
+        return []
+    contacts = contacts_lock_many(requests)
+    keys = [contact_key(r.channel, r.identifier) for r in requests]
+    stored = _stored_requests(r.intake_key for r in requests if r.intake_key)
+    fresh: list[int] = []
+    first_with_key: dict[str, int] = {}
+    for i, request in enumerate(requests):
+        key = request.intake_key
+        if key is not None and (key in stored or key in first_with_key):
+            continue
+        if key is not None:
+            first_with_key[key] = i
+        fresh.append(i)
+    _contacts_refresh(contacts, [(keys[i], requests[i]) for i in fresh])
+
+    per_contact: dict[int, list[int]] = {}
+    for i in fresh:
+        per_contact.setdefault(contacts[keys[i]].pk, []).append(i)
+    open_cases, last_cases = _cases_locked(sorted(per_contact))
+    cases: dict[int, Case] = {}  # contact id -> the case its requests join
+    opened_by: dict[int, int] = {}  # case's contact id -> index of the request that opened (or reopened) it
+    created: list[Case] = []
+    for contact in sorted({c.pk: c for c in contacts.values() if c.pk in per_contact}.values(), key=lambda c: c.pk):
+        indexes = per_contact[contact.pk]
+        case = open_cases.get(contact.pk)
+        if case is None:
+            at = requests[indexes[0]].received_at
+            assert at is not None
+            last = last_cases.get(contact.pk)
+            opened_by[contact.pk] = indexes[0]
+            # An anonymised case (retention) is never reopened: its history is gone, start afresh.
+            if (
+                last is not None and last.stage == Stage.CLOSED and last.anonymised_at is None
+                and settings.CASE_NEW_REQUEST_ON_CLOSED == "reopen"
+            ):
+                _reopen(last, actor, at, reason="new request")
+                case = last
+            else:
+                case = Case(
+                    contact=contact, channel=contact.channel, stage=Stage.NEW, received_at=at, last_request_at=at,
+                    language=next((lang for lang in (requests[indexes[0]].language, contact.language,
+                                                     *(requests[i].language for i in indexes)) if lang), ""),
                 )
-        except IntegrityError:
-            contact = Contact.objects.select_for_update().get(channel=channel, lookup_hash=digest)
-    changed = []
-    if display_name and display_name != contact.display_name:
-        contact.display_name = display_name
-        changed.append("display_name")
-    if language and language != contact.language:
-        contact.language = language
-        changed.append("language")
-    if changed:
-        contact.save(update_fields=changed)
-    return contact
+                created.append(case)
+        case.contact = contact
+        cases[contact.pk] = case
+    if created:
+        Case.objects.bulk_create(created)
+    created_ids = {case.pk for case in created}
+
+    messages: dict[int, Message] = {}
+    for i in fresh:
+        r = requests[i]
+        messages[i] = Message(
+            case=cases[contacts[keys[i]].pk], direction=Direction.INBOUND, channel=r.channel, body=r.text,
+            is_call=r.is_call, intake_key=r.intake_key, external_id=r.external_id, created_at=r.received_at,
+        )
+    Message.objects.bulk_create(list(messages.values()))
+
+    events: list[CaseEvent] = []
+    changed: dict[int, Case] = {}
+    for i in fresh:
+        r, contact_id = requests[i], contacts[keys[i]].pk
+        case = cases[contact_id]
+        assert r.received_at is not None
+        if case.pk in created_ids and opened_by.get(contact_id) == i:
+            events.append(CaseEvent(case_id=case.pk, kind=EventKind.CREATED, actor=actor, created_at=r.received_at,
+                                    data={"channel": case.channel}))
+        events.append(CaseEvent(
+            case_id=case.pk, kind=EventKind.REQUEST, actor=actor, created_at=r.received_at,
+            data={"message_id": messages[i].pk, "channel": r.channel, "call": r.is_call},
+        ))
+        case.last_request_at = max(case.last_request_at, r.received_at)
+        if case.awaiting_since is None:
+            case.awaiting_since = r.received_at
+        if r.language and not case.language:
+            case.language = r.language
+        case.updated_at = now
+        changed[case.pk] = case
+    CaseEvent.objects.bulk_create(events)
+    _cases_update_waits(list(changed.values()), now)
+    for i in fresh:
+        logger.info("request stored case=%s message=%s channel=%s", messages[i].case_id, messages[i].pk,
+                    requests[i].channel)
+
+    if assign:
+        _on_commit_assign({case.pk for case in cases.values() if case.owner_id is None and case.closed_at is None})
+    received: list[Received] = []
+    for i, request in enumerate(requests):
+        if i in messages:
+            case = cases[contacts[keys[i]].pk]
+            received.append(Received(case=case, message=messages[i], duplicate=False,
+                                     opened=opened_by.get(case.contact_id) == i))
+        elif request.intake_key in stored:
+            received.append(stored[request.intake_key])
+        else:
+            first = messages[first_with_key[request.intake_key]]  # type: ignore[index]
+            received.append(Received(case=first.case, message=first, duplicate=True))
+    return received
 
 
-def _reopen_or_open(contact: Contact, actor: User | None, at: datetime) -> Case:
-    last = Case.objects.select_for_update().filter(contact=contact).order_by("-pk").first()
-    # An anonymised case (retention) is never reopened: its history is gone, start afresh.
-    if (
-        last is not None and last.stage == Stage.CLOSED and last.anonymised_at is None
-        and settings.CASE_NEW_REQUEST_ON_CLOSED == "reopen"
-    ):
-        _reopen(last, actor, at, reason="new request")
-        return last
-    case = Case.objects.create(
-        contact=contact, channel=contact.channel, language=contact.language, stage=Stage.NEW,
-        received_at=at, last_request_at=at,
-    )
-    record_event(case, EventKind.CREATED, actor, at, channel=contact.channel)
-    return case
+# Django's bulk_update builds a CASE WHEN per row and field: at 200 cases, resolving those
+# expressions cost more than everything else in a batch (docs/notes/perf-intake.md).
+_UPDATE_WAITS = """
+UPDATE hotline_case AS c
+   SET last_request_at = v.last_request_at, awaiting_since = v.awaiting_since, language = v.language, updated_at = %s
+  FROM unnest(%s::bigint[], %s::timestamptz[], %s::timestamptz[], %s::varchar[])
+       AS v (id, last_request_at, awaiting_since, language)
+ WHERE c.id = v.id
+"""
+
+
+def _cases_update_waits(cases: list[Case], now: datetime) -> None:
+    """The cases' last request, wait and language as the batch left them: one UPDATE."""
+    if not cases:
+        return
+    if connection.vendor != "postgresql":
+        Case.objects.bulk_update(cases, ["last_request_at", "awaiting_since", "language", "updated_at"])
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(_UPDATE_WAITS, [
+            now, [c.pk for c in cases], [c.last_request_at for c in cases], [c.awaiting_since for c in cases],
+            [c.language for c in cases],
+        ])
+
+
+def _on_commit_assign(case_ids: set[int]) -> None:
+    """Offer the waiting cases of a batch to operators after commit: one task for the batch."""
+    if len(case_ids) == 1:
+        ownership.on_commit_assign_case(next(iter(case_ids)))
+    elif case_ids and settings.AUTO_ASSIGN:
+        queueing.enqueue_on_commit(queueing.AUTO_ASSIGN_CASES, sorted(case_ids))
 
 
 # --- the conversation -------------------------------------------------------------------------
@@ -290,11 +480,10 @@ def call_log_inbound(
         raise InvalidInput(gettext("Summarise the call."))
     profile = lock_profile(actor)  # the profile before the case, as in case_take
     now = timezone.now()
-    received = _request_receive(
-        actor=actor, channel=Channel.PHONE, identifier=identifier, text=summary[:MAX_TEXT],
-        display_name=clean_text(caller_name).strip()[:200], language=language[:8], received_at=now,
-        intake_key=None, external_id="", is_call=True,
-    )
+    [received] = _receive([IncomingRequest(
+        channel=Channel.PHONE, identifier=identifier, text=summary[:MAX_TEXT],
+        display_name=clean_text(caller_name).strip()[:200], language=language[:8], received_at=now, is_call=True,
+    )], actor=actor, assign=False)
     case, message = received.case, received.message
     message.author = actor
     message.save(update_fields=["author"])
@@ -334,17 +523,30 @@ def case_add_note(*, actor: User, case_id: int, text: str) -> Message:
     return message
 
 
-@transaction.atomic
 def message_record_automatic(*, case_id: int, text: str) -> Message:
     """A bot message (acknowledgement, triage question): sent, but never a human answer."""
-    case = Case.objects.select_for_update().get(pk=case_id)
+    return messages_record_automatic([(case_id, text)])[0]
+
+
+@transaction.atomic
+def messages_record_automatic(texts: Sequence[tuple[int, str]]) -> list[Message]:
+    """Bot messages, (case id, text) each, in one INSERT; each delivered by its own task after
+    commit (published over one broker connection). Raises Case.DoesNotExist for a missing case."""
+    if not texts:
+        return []
+    ids = sorted({case_id for case_id, _ in texts})
+    channels = dict(Case.objects.select_for_update().filter(pk__in=ids).order_by("pk").values_list("pk", "channel"))
+    if len(channels) != len(ids):
+        raise Case.DoesNotExist("Case matching query does not exist.")
     now = timezone.now()
-    message = Message.objects.create(
-        case=case, direction=Direction.OUTBOUND, channel=case.channel, body=clean_text(text)[:MAX_TEXT],
-        is_automatic=True, delivery=Delivery.QUEUED, created_at=now,
-    )
-    queueing.enqueue_on_commit(queueing.DELIVER_MESSAGE, message.pk)
-    return message
+    messages = Message.objects.bulk_create([
+        Message(
+            case_id=case_id, direction=Direction.OUTBOUND, channel=channels[case_id],
+            body=clean_text(text)[:MAX_TEXT], is_automatic=True, delivery=Delivery.QUEUED, created_at=now,
+        ) for case_id, text in texts
+    ])
+    queueing.enqueue_each_on_commit(queueing.DELIVER_MESSAGE, [(m.pk,) for m in messages])
+    return messages
 
 
 # --- the path to surrender ----------------------------------------------------------------------

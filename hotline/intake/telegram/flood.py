@@ -12,12 +12,16 @@ hash, so no Telegram id is stored in clear there.
 from __future__ import annotations
 
 import logging
+from collections import Counter
+from collections.abc import Sequence
 from typing import Any
 
 from django.conf import settings
+from django.core.cache import caches
+from django.core.cache.backends.redis import RedisCache
 from redis.exceptions import RedisError
 
-from operators.security import count_hit
+from operators.security import count_hit, keyed
 
 logger = logging.getLogger(__name__)
 WINDOW_SECONDS = 60
@@ -49,3 +53,42 @@ def over_limit(update: dict[str, Any]) -> bool:
         logger.warning("telegram flood limit not checked, cache unavailable (%s)", type(exc).__name__)
         return False
     return hits > settings.TELEGRAM_USER_RATE_PER_MINUTE
+
+
+def over_limit_many(updates: Sequence[dict[str, Any]]) -> list[bool]:
+    """over_limit for a batch, in order, counted in one Redis round trip (one MULTI pipeline:
+    per sender, start the window's counter if it is missing, then add the batch's updates).
+
+    The same counters and keys as count_hit, so the per-update path and the batch share the
+    window. Another cache backend (the embedded default's local memory) counts one by one."""
+    idents = [sender_id(update) for update in updates]
+    cache = caches["default"]
+    if not isinstance(cache, RedisCache):
+        return [over_limit(update) for update in updates]
+    per_sender = Counter(ident for ident in idents if ident is not None)
+    if not per_sender:
+        return [False] * len(updates)
+    keys = {ident: cache.make_and_validate_key(f"rate:telegram-user:{keyed(f'telegram:{ident}')}")
+            for ident in per_sender}
+    try:
+        # The cache's own client (django.core.cache.backends.redis): counters are plain integers there.
+        pipe = cache._cache.get_client(write=True).pipeline()
+        for ident, count in per_sender.items():
+            pipe.set(keys[ident], 0, ex=WINDOW_SECONDS, nx=True)
+            pipe.incrby(keys[ident], count)
+        replies = pipe.execute()
+    except (RedisError, OSError) as exc:
+        logger.warning("telegram flood limit not checked, cache unavailable (%s)", type(exc).__name__)
+        return [False] * len(updates)
+    totals = dict(zip(per_sender, replies[1::2], strict=True))
+    seen: Counter[str] = Counter()
+    verdicts = []
+    limit = settings.TELEGRAM_USER_RATE_PER_MINUTE
+    for ident in idents:
+        if ident is None:
+            verdicts.append(False)
+            continue
+        seen[ident] += 1
+        hits = int(totals[ident]) - per_sender[ident] + seen[ident]
+        verdicts.append(hits > limit)
+    return verdicts

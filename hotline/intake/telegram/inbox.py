@@ -4,7 +4,8 @@ Why two steps: Telegram must hear 200 only once an update is durable, and quickl
 it holds every later update back while one is unanswered. So the webhook does one INSERT
 (the raw update, encrypted, deduplicated by the unique update_id) and answers; a Celery
 worker then turns the stored update into requests, edits, triage answers
-(hotline/telegram/intake.py), one transaction per update, and clears the raw payload.
+(hotline/intake/telegram/apply.py), up to BATCH updates per transaction (docs/notes/perf-intake.md),
+and clears the raw payloads.
 
 Waking the worker costs one cache `add` per update: the first update of a window
 (TELEGRAM_INBOX_WINDOW_SECONDS) publishes one drain, and that drain keeps looking for new
@@ -21,23 +22,35 @@ import json
 import logging
 import time
 import traceback
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 
 from django.conf import settings
 from django.core.cache import cache
 from django.db import InterfaceError, OperationalError, connection, transaction
-from django.db.models import Count, F, Min
+from django.db.models import Case as SqlCase
+from django.db.models import Count, F, Min, Value, When
 from django.utils import timezone
 
 from hotline import queueing
-from hotline.intake.telegram.apply import Outcome, apply_update, store_unreadable
+from hotline.intake.telegram import flood
+from hotline.intake.telegram.apply import (
+    Outcome,
+    Parsed,
+    apply_parsed,
+    apply_update,
+    lock_contacts,
+    parse,
+    store_unreadable,
+)
 from hotline.models import TelegramUpdate
 from hotline.privacy import crypto
 
 logger = logging.getLogger(__name__)
 WAKE_KEY = "telegram:inbox:wake"
-BATCH = 200  # pending ids read per query; each is then handled in its own transaction
+BATCH = 200  # pending updates claimed and applied together, in one transaction
 POLL_INTERVAL_SECONDS = 0.05
 DRAIN_LIMIT_SECONDS = 30.0  # a drain hands over to a fresh task after this long
 MAX_ATTEMPTS = 5  # database errors applying one update before it is given up (see process_one)
@@ -79,35 +92,204 @@ def wake() -> None:
 
 
 def process_pending(*, poll_seconds: float = 0.0) -> list[Outcome]:
-    """Handle stored updates, oldest first, until none is left and `poll_seconds` have passed.
+    """Handle stored updates, oldest first, a batch at a time, until none is left and
+    `poll_seconds` have passed.
 
-    Several drains may run at once (two workers): each update is taken with SKIP LOCKED and
-    handled exactly once. Returns what each update this drain handled became."""
+    Several drains may run at once (two workers): each claims its batch with SKIP LOCKED, so an
+    update is handled exactly once, and a chat's updates in order (see _claim). Returns what
+    each update this drain handled became."""
     started = time.monotonic()
     outcomes: list[Outcome] = []
     later: set[int] = set()  # met a database error in this drain: left to the next one
     while True:
-        pending = list(
-            TelegramUpdate.objects.filter(processed_at__isnull=True).exclude(pk__in=later)
-            .order_by("id").values_list("id", flat=True)[:BATCH]
-        )
-        progressed = False
-        for pk in pending:
-            try:
-                outcome = process_one(pk)
-            except RetryLater:
-                later.add(pk)
-                continue
-            if outcome is not None:
-                outcomes.append(outcome)
-                progressed = True
-            if time.monotonic() - started > DRAIN_LIMIT_SECONDS:
-                wake_now()
-                return outcomes
-        if not progressed:  # nothing pending, or all of it taken by another drain
+        handled, claimed = _process_batch(later)
+        outcomes.extend(handled)
+        if claimed and time.monotonic() - started > DRAIN_LIMIT_SECONDS:
+            wake_now()
+            return outcomes
+        if not claimed:  # nothing pending, or all of it taken by another drain
             if time.monotonic() - started >= poll_seconds:
                 return outcomes
             time.sleep(POLL_INTERVAL_SECONDS)
+
+
+# Serialises the claiming of batches (a PostgreSQL advisory lock held only while a batch is
+# claimed and its contacts locked, not while it is applied).
+CLAIM_LOCK = 0x686F746C696E65  # "hotline"
+
+
+@contextmanager
+def _claiming(held: list[bool]) -> Iterator[None]:
+    """While held, no other drain claims a batch. Held from the claim until the batch's contacts
+    are locked: a later batch with a chat of this one then waits for this one's commit on the
+    contact's lock, so a chat's updates are applied in the order they were stored, whichever
+    drain has them. On an error it stays held (`held` says so) until `_unclaim`, once the
+    transaction has been rolled back."""
+    if connection.vendor != "postgresql":
+        yield
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_lock(%s)", [CLAIM_LOCK])
+    held.append(True)
+    yield
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_unlock(%s)", [CLAIM_LOCK])
+    held.clear()
+
+
+def _unclaim(held: list[bool]) -> None:
+    """Release the claim lock an error left held (outside the rolled-back transaction)."""
+    if not held:
+        return
+    held.clear()
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_unlock(%s)", [CLAIM_LOCK])
+    except (OperationalError, InterfaceError):
+        pass  # the session is gone, and its lock with it
+
+
+def _claim(later: set[int]) -> list[TelegramUpdate]:
+    return list(
+        TelegramUpdate.objects.select_for_update(skip_locked=True).filter(processed_at__isnull=True)
+        .exclude(pk__in=later).order_by("id").only("id", "update_id", "kind", "payload")[:BATCH]
+    )
+
+
+def _parsed(row: TelegramUpdate) -> Parsed | None:
+    """The stored update read, or None when it cannot be (it is then handled alone)."""
+    try:
+        update = json.loads(row.payload or "")
+        return parse(update) if isinstance(update, dict) else None
+    except Exception:
+        return None
+
+
+def _process_batch(later: set[int]) -> tuple[list[Outcome], bool]:
+    """Claim up to BATCH pending updates and handle them in one transaction; (what they became,
+    whether any was claimed). The set-based path first (apply.apply_parsed); when it fails,
+    each update alone in the same transaction, its locks still held (_handle_alone); when even
+    the claim meets a database error (a lock held elsewhere), each update in its own
+    transaction, as a drain did before batches (process_one)."""
+    ids: list[int] = []
+    held: list[bool] = []
+    try:
+        with transaction.atomic():
+            with _claiming(held):
+                rows = _claim(later)
+                ids = [row.pk for row in rows]
+                items = [_parsed(row) for row in rows]
+                lock_contacts([item for item in items if item is not None])
+            if not rows:
+                return [], False
+            quiet = flood.over_limit_many([item.update if item else {} for item in items])
+            outcomes = _handle(rows, items, quiet)
+            _mark(rows, outcomes)
+    except Exception:
+        _unclaim(held)
+        if not ids:
+            raise
+        return _one_by_one(ids, later), True
+    finally:
+        _unclaim(held)
+    for row in rows:
+        if outcomes.get(row.pk) is None:
+            later.add(row.pk)
+    return [outcomes[row.pk] for row in rows if outcomes.get(row.pk) is not None], True
+
+
+def _handle(rows: list[TelegramUpdate], items: list[Parsed | None], quiet: list[bool]) -> dict[int, Outcome | None]:
+    readable = [i for i, item in enumerate(items) if item is not None]
+    outcomes: dict[int, Outcome | None] = {}
+    alone = [i for i, item in enumerate(items) if item is None]
+    try:
+        with transaction.atomic():
+            applied = apply_parsed([items[i] for i in readable], [quiet[i] for i in readable])  # type: ignore[misc]
+        for i, done in zip(readable, applied, strict=True):
+            outcomes[rows[i].pk] = done.outcome
+    except Exception as exc:
+        if not connection.is_usable():
+            raise
+        logger.warning("telegram batch of %s updates applied one by one (%s)", len(rows), type(exc).__name__)
+        alone = list(range(len(rows)))
+    for i in alone:
+        outcomes[rows[i].pk] = _handle_alone(rows[i], quiet[i])
+    return outcomes
+
+
+def _handle_alone(row: TelegramUpdate, quiet: bool) -> Outcome | None:
+    """One update of a batch that failed, in its own savepoint; None: left to a later drain."""
+    try:
+        with transaction.atomic():
+            return apply_update(json.loads(row.payload or ""), quiet=quiet)
+    except (OperationalError, InterfaceError) as exc:
+        return _database_error(row, exc)
+    except Exception as exc:
+        # Where it failed (code lines only; never the update, which quotes the person).
+        logger.error(
+            "telegram update=%s kind=%s failed: %s\n%s", row.update_id, row.kind, type(exc).__name__,
+            "".join(traceback.format_tb(exc.__traceback__)),
+        )
+    try:
+        with transaction.atomic():
+            return _fallback(row)
+    except (OperationalError, InterfaceError) as exc:
+        return _database_error(row, exc)
+
+
+def _database_error(row: TelegramUpdate, exc: Exception) -> Outcome | None:
+    """As process_one: counted on the row; left to a later drain, or given up at MAX_ATTEMPTS."""
+    attempts = _count_attempt(row.pk)
+    if attempts < MAX_ATTEMPTS:
+        logger.warning(
+            "telegram update row=%s not applied (%s), attempt %s of %s", row.pk, type(exc).__name__, attempts,
+            MAX_ATTEMPTS,
+        )
+        return None
+    logger.error("telegram update row=%s given up after %s database errors (%s)", row.pk, attempts, type(exc).__name__)
+    try:
+        with transaction.atomic():
+            outcome = _fallback(row)
+    except (OperationalError, InterfaceError):
+        outcome = Outcome("failed")
+    row.kept = outcome.message_id is None  # type: ignore[attr-defined]
+    return Outcome("failed", outcome.case_id, outcome.message_id)
+
+
+_MARK = """
+UPDATE hotline_telegramupdate AS t SET processed_at = %s, payload = NULL, result = v.result
+  FROM unnest(%s::bigint[], %s::varchar[]) AS v (id, result) WHERE t.id = v.id
+"""
+
+
+def _mark(rows: list[TelegramUpdate], outcomes: dict[int, Outcome | None]) -> None:
+    """Every handled update of the batch marked, its payload cleared (kept only for an update
+    given up without a placeholder request): one UPDATE, two with such an update."""
+    now = timezone.now()
+    done = {pk: outcome.result for pk, outcome in outcomes.items() if outcome is not None}
+    kept = {row.pk for row in rows if getattr(row, "kept", False) and row.pk in done}
+    cleared = [pk for pk in done if pk not in kept]
+    if cleared and connection.vendor == "postgresql":
+        with connection.cursor() as cursor:  # the ORM's CASE WHEN per row costs more than the batch
+            cursor.execute(_MARK, [now, cleared, [done[pk] for pk in cleared]])
+    elif cleared:
+        result = SqlCase(*(When(pk=pk, then=Value(done[pk])) for pk in cleared), default=Value("failed"))
+        TelegramUpdate.objects.filter(pk__in=cleared).update(processed_at=now, payload=None, result=result)
+    if kept:
+        TelegramUpdate.objects.filter(pk__in=kept).update(processed_at=now, result="failed")
+
+
+def _one_by_one(ids: list[int], later: set[int]) -> list[Outcome]:
+    outcomes = []
+    for pk in ids:
+        try:
+            outcome = process_one(pk)
+        except RetryLater:
+            later.add(pk)
+            continue
+        if outcome is not None:
+            outcomes.append(outcome)
+    return outcomes
 
 
 def wake_now() -> None:
