@@ -22,7 +22,7 @@ from django.utils import timezone
 from django.utils.translation import gettext
 
 from hotline import identity, queueing
-from hotline.desk import ownership
+from hotline.desk import live, ownership, search
 from hotline.desk.access import case_for, require_answer, require_manage
 from hotline.desk.guards import MAX_TEXT, clean_text, lock_profile, record_event, require_open
 from hotline.errors import InvalidInput, InvalidTransition
@@ -77,11 +77,13 @@ def request_receive(
     intake_key: str | None = None,
     external_id: str = "",
     is_call: bool = False,
+    username: str = "",
 ) -> Received:
     """Store one inbound request: find or create the contact, join its open case (or reopen
     or open one) and start the wait. `actor` is None for the bot and integrations.
 
-    Idempotent by `intake_key`: a retried delivery returns the stored request.
+    Idempotent by `intake_key`: a retried delivery returns the stored request. `username`: the
+    contact's Telegram @username, kept encrypted and findable by search (desk/search.py).
     """
     if channel not in Channel.values:
         raise InvalidInput(gettext("Unknown channel %(channel)r.") % {"channel": channel})
@@ -96,7 +98,7 @@ def request_receive(
             actor=actor, channel=channel, identifier=identifier, text=clean_text(text)[:MAX_TEXT],
             display_name=clean_text(display_name)[:200], language=language[:8],
             received_at=received_at or timezone.now(), intake_key=intake_key,
-            external_id=external_id, is_call=is_call,
+            external_id=external_id, is_call=is_call, username=clean_text(username).strip().lstrip("@")[:64],
         )
     except IntegrityError:
         # The same delivery raced us and won: what it stored is the answer.
@@ -117,9 +119,9 @@ def _stored_request(intake_key: str) -> Received | None:
 @transaction.atomic
 def _request_receive(
     *, actor: User | None, channel: str, identifier: str, text: str, display_name: str, language: str,
-    received_at: datetime, intake_key: str | None, external_id: str, is_call: bool,
+    received_at: datetime, intake_key: str | None, external_id: str, is_call: bool, username: str = "",
 ) -> Received:
-    contact = _contact_locked(channel, identifier, display_name, language, received_at)
+    contact = _contact_locked(channel, identifier, display_name, language, received_at, username=username)
     if intake_key:  # under the contact's lock, a concurrent duplicate has committed by now
         stored = _stored_request(intake_key)
         if stored:
@@ -146,9 +148,12 @@ def _request_receive(
     return Received(case=case, message=message, duplicate=False, opened=opened)
 
 
-def _contact_locked(channel: str, identifier: str, display_name: str, language: str, at: datetime) -> Contact:
+def _contact_locked(
+    channel: str, identifier: str, display_name: str, language: str, at: datetime, *, username: str = "",
+) -> Contact:
     """Find or create the contact and lock it: one contact's requests are stored one at a time,
-    so two simultaneous first messages open one case, not two."""
+    so two simultaneous first messages open one case, not two. A new name or username is
+    indexed for search (desk/search.py) in the same transaction."""
     digest = identity.lookup_hash(channel, identifier)
     contact = Contact.objects.select_for_update().filter(channel=channel, lookup_hash=digest).first()
     if contact is None:
@@ -157,19 +162,26 @@ def _contact_locked(channel: str, identifier: str, display_name: str, language: 
                 contact = Contact.objects.create(
                     channel=channel, lookup_hash=digest,
                     identifier=identity.normalise_identifier(channel, identifier),
-                    display_name=display_name, language=language, created_at=at,
+                    display_name=display_name, username=username, language=language, created_at=at,
                 )
+                search.index_contact(contact, fresh=True)
+            return contact
         except IntegrityError:
             contact = Contact.objects.select_for_update().get(channel=channel, lookup_hash=digest)
     changed = []
     if display_name and display_name != contact.display_name:
         contact.display_name = display_name
         changed.append("display_name")
+    if username and username != contact.username:
+        contact.username = username
+        changed.append("username")
     if language and language != contact.language:
         contact.language = language
         changed.append("language")
     if changed:
         contact.save(update_fields=changed)
+    if "display_name" in changed or "username" in changed:
+        search.index_contact(contact)
     return contact
 
 
@@ -343,6 +355,7 @@ def message_record_automatic(*, case_id: int, text: str) -> Message:
         is_automatic=True, delivery=Delivery.QUEUED, created_at=now,
     )
     queueing.enqueue_on_commit(queueing.DELIVER_MESSAGE, message.pk)
+    live.bump_after_commit([case.pk])  # no event: the bot's message is news only to open pages
     return message
 
 
@@ -612,4 +625,18 @@ def case_record_view(*, actor: User, case: Case, via: str = "page", background: 
     ).exists():
         return False
     record_event(case, EventKind.VIEWED, actor, now, via=via)
+    return True
+
+
+def case_mark_seen(*, actor: User, case: Case) -> bool:
+    """The case's owner has the case in front of them: its requests so far are read (the
+    queue's unread marker, desk/selectors.py). Written only when something was unread; not
+    a timeline event (the read itself is one, case_record_view). Returns whether it wrote."""
+    if case.owner_id is None or case.owner_id != actor.pk:
+        return False
+    if case.owner_seen_at is not None and case.owner_seen_at >= case.last_request_at:
+        return False
+    now = timezone.now()
+    Case.objects.filter(pk=case.pk, owner=actor).update(owner_seen_at=now)
+    case.owner_seen_at = now
     return True
