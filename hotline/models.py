@@ -608,6 +608,13 @@ class ContactSearchKey(models.Model):
         return f"{self.kind} key of contact {self.contact_id}"
 
 
+class SearchKind(models.TextChoices):
+    NUMBER = "number", _("Case number")
+    USERNAME = "username", _("Telegram username")
+    PHONE = "phone", _("Phone number")
+    NAME = "name", _("Name")
+
+
 class CaseSearch(models.Model):
     """One search an operator made, for the audit: what kind of value was looked for and which
     cases were shown. Never the words typed (they are a person's name, username or number)."""
@@ -615,7 +622,7 @@ class CaseSearch(models.Model):
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("by"), db_index=False,
     )
-    kind = models.CharField(max_length=8, verbose_name=_("looked for"))
+    kind = models.CharField(max_length=8, choices=SearchKind.choices, verbose_name=_("looked for"))
     results = models.PositiveIntegerField(default=0, verbose_name=_("results"))
     case_ids = models.JSONField(default=list, blank=True, verbose_name=_("cases shown"))
     created_at = models.DateTimeField(verbose_name=_("created at"))
