@@ -192,7 +192,7 @@ WHERE f.at IS NOT NULL;
 """
 
 _TABLES = ["hotline_caseevent", "hotline_message", "hotline_caseequipment", "hotline_case", "hotline_contact",
-           "hotline_notification"]
+           "hotline_notification", "hotline_contactsearchkey"]
 
 
 def load(n: int, *, now: datetime | None = None, at_risk_flagged: bool = False, verbose: bool = True) -> datetime:

@@ -38,9 +38,11 @@ Actor = AbstractBaseUser | AnonymousUser
 
 PHONE_DIGITS = 9  # a Ukrainian number's national part; a Russian one's last nine
 RESULTS = 50
-# A name shared by thousands (a common first name) is looked for among the newest this many
-# contacts that bear it: the key index gives them in order, so the search stays fast at any size.
-NAME_WINDOW = 500
+# A value shared by thousands (a common first name) is looked for among the newest this many
+# contacts that bear it: the key index (digest, contact) gives them in order, so the search
+# reads at most this many cases whatever the size of the desk and whoever searches. Two words
+# (a first name and a surname) are matched together, without the window.
+NAME_WINDOW = 1000
 MAX_WORDS = 4
 
 _APOSTROPHES = re.compile(r"['’ʼ`]")
@@ -176,10 +178,10 @@ class SearchResult:
     rows: list[SearchRow]
 
 
-def _matching(cases: QuerySet[Case], query: Query, *, window: bool) -> QuerySet[Case]:
+def _matching(cases: QuerySet[Case], query: Query) -> QuerySet[Case]:
     for group in query.groups:
         contacts = ContactSearchKey.objects.filter(digest__in=group).order_by("-contact_id").values("contact_id")
-        if window and len(query.groups) == 1:
+        if len(query.groups) == 1:
             contacts = contacts[:NAME_WINDOW]
         cases = cases.filter(contact_id__in=contacts)
     return cases
@@ -192,9 +194,7 @@ def search_cases(*, actor: User, text: str) -> SearchResult:
     query = parse(text)
     supervisor = is_supervisor(actor)
     visible = cases_visible_to(actor)
-    # Supervisors see every match: the newest NAME_WINDOW contacts with the value bound the
-    # work. An operator's visible cases bound it already (and a window could hide theirs).
-    cases = visible.filter(pk=query.number) if query.kind == "number" else _matching(visible, query, window=supervisor)
+    cases = visible.filter(pk=query.number) if query.kind == "number" else _matching(visible, query)
     found = list(
         cases.select_related("contact", "owner").defer(*CASE_PERSONAL_FIELDS)
         .order_by(F("last_request_at").desc(), "-pk")[:RESULTS]
