@@ -102,8 +102,9 @@ def _operators() -> list[int]:
 
 # Every statement below receives %(now)s, %(n)s and %(first_owner)s / %(owners)s.
 _CASES = f"""
-INSERT INTO hotline_contact (id, channel, lookup_hash, identifier, display_name, language, created_at)
-SELECT g, 'telegram', md5('bench-contact-' || g), %(tok_identifier)s, %(tok_empty)s, 'ru', %(now)s - interval '400 days'
+INSERT INTO hotline_contact (id, channel, lookup_hash, identifier, display_name, username, language, created_at)
+SELECT g, 'telegram', md5('bench-contact-' || g), %(tok_identifier)s, %(tok_empty)s, %(tok_empty)s, 'ru',
+    %(now)s - interval '400 days'
 FROM generate_series(1, %(n)s) AS g;
 
 INSERT INTO hotline_case (

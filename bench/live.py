@@ -3,7 +3,7 @@
 Each open page asks `GET /cases/<id>/live/?v=&t=` every second and `GET /live/desk/?v=&since=`
 every four (hotline/desk/views/live.py), from its own thread and connection, against gunicorn
 (4 sync workers, bench.settings, PostgreSQL, Redis for the live cache) on loopback. The pages
-belong to the benchmark's operators (two tabs each, cases they own), signed in with sessions.
+belong to the benchmark's operators (up to three tabs each, cases they own), signed in with sessions.
 
 Two phases of --seconds each:
     idle   nothing changes: every poll is the 204 read from the cache
@@ -131,8 +131,8 @@ class Page(threading.Thread):
 
 
 def _pages(count: int) -> list[tuple[str, str, str, int]]:
-    """(session cookie, case poll URL, desk poll URL, case id) for `count` open pages: two tabs
-    per benchmark operator, each on a case they own."""
+    """(session cookie, case poll URL, desk poll URL, case id) for `count` open pages: up to three tabs
+    per benchmark operator (as many operators as it takes), each on a case they own."""
     from django.contrib.auth.models import User
     from django.test import Client
     from django.urls import reverse
@@ -142,14 +142,15 @@ def _pages(count: int) -> list[tuple[str, str, str, int]]:
     from hotline.models import Case
 
     pages = []
-    operators = list(User.objects.filter(username__startswith="bench-op-").exclude(username="bench-op-000")
-                     .order_by("pk")[: (count + 1) // 2])
+    operators = User.objects.filter(username__startswith="bench-op-").exclude(username="bench-op-000").order_by("pk")
     for user in operators:
+        if len(pages) >= count:
+            break
         client = Client(HTTP_HOST="localhost")
         client.force_login(user)
         cookie = client.cookies["sessionid"].value
         for case_id in Case.objects.filter(owner=user, closed_at__isnull=True).order_by("pk").values_list(
-                "pk", flat=True)[:2]:
+                "pk", flat=True)[:min(3, count - len(pages))]:
             case_url = (f"{reverse('case_live', args=[case_id])}?v={live.case_version(case_id)}"
                         f"&t={live_ticket(user.pk, case_id)}")
             desk_url = f"{reverse('desk_live')}?v={live.desk_version()}&since={time.time():.3f}"
