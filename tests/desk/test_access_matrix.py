@@ -17,6 +17,7 @@ import pytest
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.utils import timezone
 
+from hotline.desk.views.case import live_ticket
 from hotline.models import Case, Stage
 from tests.factories import make_case
 from tests.pages import HTMX, login
@@ -37,11 +38,15 @@ class Call:
     api: bool = False  # refused with 401/403 rather than a redirect to the login page
     stage: str = Stage.IN_CONTACT  # the case the supervisor acts on
     supervisors_only: bool = False  # a page for a role: 403 for operators, whatever the case
+    # The query string, from (the signed-in caller's id, the case id): the live poll's ticket.
+    query: Callable[[int, int], dict] | None = None
 
 
 EXPECTED: dict[str, Call] = {
     "case": Call("get"),
     "case_next": Call("get"),
+    # A valid ticket for the caller and a stale version: the poll re-renders, after the access check.
+    "case_live": Call("get", query=lambda user_id, case_id: {"t": live_ticket(user_id, case_id), "v": "stale"}),
     "case_take": Call(stage=Stage.NEW),
     "case_unassign": Call(),
     "case_assign": Call(data=lambda users: {"operator": users["supervisor"].pk}),
@@ -100,7 +105,8 @@ def _call(client, name: str, case_id: int, users: dict, **extra):
     call = EXPECTED[name]
     url = reverse(name, args=[case_id])
     if call.method == "get":
-        return client.get(url, **extra)
+        query = call.query(int(client.session.get("_auth_user_id", 0)), case_id) if call.query else {}
+        return client.get(url, query, **extra)
     return client.post(url, call.data(users), **extra)
 
 

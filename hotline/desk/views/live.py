@@ -47,8 +47,8 @@ def case_live(request: HttpRequest, case_id: int) -> HttpResponse:
         return _unchanged()
     try:
         case = case_for(actor, case_id, related=("owner", "contact"))
-    except CaseNotFound:
-        return render(request, "hotline/_case_live_gone.html")
+    except CaseNotFound:  # a 404 like the page's; htmx still swaps it in (base.html), ending the poll
+        return render(request, "hotline/_case_live_gone.html", status=404)
     services.case_mark_seen(actor=actor, case=case)
     context = case_context(request, case)
     context.update(live_context(request, case.pk, version))
