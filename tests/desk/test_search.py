@@ -167,3 +167,18 @@ def test_search_index_build_writes_the_keys_of_existing_contacts(client, supervi
     call_command("search_index_build", "--batch", "2")
     login(client, supervisor)
     assert _found(client, "григорий") == [case.pk] == _found(client, "@grisha")
+
+
+def test_a_telegram_username_is_captured_at_intake_and_found(client, supervisor, telegram_settings):
+    from hotline.intake.telegram import inbox
+    from tests import telegram
+
+    sender = {**telegram.person(777001, first_name="Богдан", last_name="Ткаченко"), "username": "Bohdan_T"}
+    response = telegram.post(client, telegram.message_update(777001, sender=sender, text="Хочу сдаться"))
+    assert response.status_code == 200
+    inbox.process_pending()
+    contact = Contact.objects.get()
+    assert contact.username == "Bohdan_T"
+    login(client, supervisor)
+    case_id = contact.cases.get().pk
+    assert _found(client, "@bohdan_t") == [case_id] == _found(client, "ткаченко богдан")
