@@ -170,6 +170,7 @@ class SearchRow:
     case: Case
     # The person's name, only where the searcher may see identifiers (their case; supervisors).
     name: str = ""
+    identified: bool = False  # the searcher may see who it is (the name may still be empty)
 
 
 @dataclass(frozen=True)
@@ -199,9 +200,10 @@ def search_cases(*, actor: User, text: str) -> SearchResult:
         cases.select_related("contact", "owner").defer(*CASE_PERSONAL_FIELDS)
         .order_by(F("last_request_at").desc(), "-pk")[:RESULTS]
     )
+    shown = [supervisor or case.owner_id == actor.pk for case in found]
     rows = [
-        SearchRow(case=case, name=case.contact.display_name if supervisor or case.owner_id == actor.pk else "")
-        for case in found
+        SearchRow(case=case, name=case.contact.display_name if identified else "", identified=identified)
+        for case, identified in zip(found, shown, strict=True)
     ]
     CaseSearch.objects.create(
         actor=actor, kind=query.kind, results=len(rows), case_ids=[case.pk for case in found],
