@@ -102,8 +102,9 @@ def _operators() -> list[int]:
 
 # Every statement below receives %(now)s, %(n)s and %(first_owner)s / %(owners)s.
 _CASES = f"""
-INSERT INTO hotline_contact (id, channel, lookup_hash, identifier, display_name, language, created_at)
-SELECT g, 'telegram', md5('bench-contact-' || g), %(tok_identifier)s, %(tok_empty)s, 'ru', %(now)s - interval '400 days'
+INSERT INTO hotline_contact (id, channel, lookup_hash, identifier, display_name, username, language, created_at)
+SELECT g, 'telegram', md5('bench-contact-' || g), %(tok_identifier)s, %(tok_empty)s, %(tok_empty)s, 'ru',
+    %(now)s - interval '400 days'
 FROM generate_series(1, %(n)s) AS g;
 
 INSERT INTO hotline_case (
@@ -193,7 +194,7 @@ WHERE f.at IS NOT NULL;
 
 _TABLES = ["hotline_messagemedia", "hotline_messagerevision",  # issue 15: they refer to messages
            "hotline_caseevent", "hotline_message", "hotline_caseequipment", "hotline_case", "hotline_contact",
-           "hotline_notification"]
+           "hotline_notification", "hotline_contactsearchkey"]
 
 
 def load(n: int, *, now: datetime | None = None, at_risk_flagged: bool = False, verbose: bool = True) -> datetime:

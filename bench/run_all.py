@@ -5,11 +5,12 @@ dataset built by bench/generate.py in the PostgreSQL database named by DATABASE_
 hotline_bench; it is replaced, never point DATABASE_URL at real data).
 
 Order, so each dataset is loaded as few times as possible:
-    for each size: load it once, then the read-only benchmarks (READERS: dashboard, pages);
-    then intake once, then intake end to end (webhook and worker together; both add cases);
-    then sweep, which loads a fresh dataset per size: the headline worst case (the sweep was
-    down: every wait past a threshold is unflagged), then the steady state (the overdue cases
-    were flagged at risk by earlier sweeps; figures end in _steady; --no-steady skips it).
+    for each size: load it once, then the read-only benchmarks (READERS: dashboard, pages,
+    search); then live once (100 open case pages polling, on the last dataset); then intake
+    once, then intake end to end (webhook and worker together; both add cases); then sweep,
+    which loads a fresh dataset per size: the headline worst case (the sweep was down: every
+    wait past a threshold is unflagged), then the steady state (the overdue cases were flagged
+    at risk by earlier sweeps; figures end in _steady; --no-steady skips it).
 """
 
 from __future__ import annotations
@@ -23,8 +24,8 @@ import time
 from pathlib import Path
 
 BENCH = Path(__file__).resolve().parent
-READERS = ["dashboard", "pages"]  # run(n) on the dataset of size n, which they do not change
-BENCHMARKS = [*READERS, "intake", "intake_e2e", "sweep"]
+READERS = ["dashboard", "pages", "search"]  # run(n) on the dataset of size n, which they do not change
+BENCHMARKS = [*READERS, "live", "intake", "intake_e2e", "sweep"]
 DEFAULT_SIZES = [10_000, 100_000]
 
 
@@ -40,6 +41,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--paced-seconds", type=float, default=None, help="intake_e2e: seconds offered at 200/s")
     parser.add_argument("--rounds", type=int, default=1,
                         help="run the readers and the sweep this many times per size and print the medians")
+    parser.add_argument("--live-seconds", type=float, default=None,
+                        help="live: seconds of each phase (idle, busy) of 100 open case pages polling")
     parser.add_argument("--no-steady", action="store_true",
                         help="sweep: skip the second figure (overdue cases already flagged at risk)")
     args = parser.parse_args(argv)
@@ -66,6 +69,9 @@ def main(argv: list[str] | None = None) -> None:
                 value = statistics.median(r[key] for r in rounds)
                 unit = "count" if "_queries_" in key else "ms"
                 print(f"{key} {value:g} {unit}" if unit == "count" else f"{key} {value:.1f} {unit}", flush=True)
+    if "live" in args.only:
+        print("# live", flush=True)
+        importlib.import_module("bench.live").run(**({"seconds": args.live_seconds} if args.live_seconds else {}))
     if "intake" in args.only:
         print("# intake", flush=True)
         importlib.import_module("bench.intake").run(**({"count": args.intake_count} if args.intake_count else {}))

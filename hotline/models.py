@@ -67,6 +67,9 @@ class Contact(models.Model):
     lookup_hash = models.CharField(max_length=64)
     identifier = EncryptedTextField()
     display_name = EncryptedTextField(blank=True)
+    # The Telegram @username (without the @), personal data like the name: found through
+    # ContactSearchKey, never by decrypting this column.
+    username = EncryptedTextField(blank=True)
     language = models.CharField(max_length=8, blank=True)
     unreachable_since = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField()
@@ -129,6 +132,9 @@ class Case(models.Model):
     updated_at = models.DateTimeField(auto_now=True, verbose_name=_("updated at"))
     # Personal data removed after RETENTION_DAYS (hotline.privacy.retention); figures are kept.
     anonymised_at = models.DateTimeField(null=True, blank=True, verbose_name=_("anonymised at"))
+    # When the owner last had the case page in front of them: the queue marks a case unread
+    # when a request came after it (last_request_at > owner_seen_at).
+    owner_seen_at = models.DateTimeField(null=True, blank=True, verbose_name=_("seen by the owner at"))
 
     class Meta:
         indexes = [
@@ -685,3 +691,70 @@ class MessageRevision(models.Model):
 
     def __str__(self) -> str:
         return f"revision of message {self.message_id}"
+# --- search: blind indexes of contacts, and the audit of searches (issue 15) ------------------
+
+
+class SearchKeyKind(models.TextChoices):
+    NAME = "name", _("Name")
+    USERNAME = "username", _("Telegram username")
+    PHONE = "phone", _("Phone number")
+
+
+class ContactSearchKey(models.Model):
+    """One keyed hash (HMAC) of one normalised value a contact can be found by: each whole
+    word of the name, the @username, the phone number's last digits (hotline.desk.search).
+
+    The digest names its kind inside the hashed message, so a name and a username that are
+    spelt alike never meet. A dump of this table shows which contacts share a value, never
+    the value. Written when intake stores a new name or username, by `search_index_build`
+    for existing contacts; deleted with the contact's identifiers by retention.
+    """
+
+    contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="search_keys", db_index=False)
+    kind = models.CharField(max_length=8, choices=SearchKeyKind.choices)
+    digest = models.CharField(max_length=64)
+
+    class Meta:
+        indexes = [
+            # A search: the contacts with this digest, newest first, LIMITed: a common first
+            # name reads only the first rows of its range.
+            models.Index(fields=["digest", "-contact"], name="contact_search_digest_idx"),
+        ]
+        constraints = [
+            # Also the index that finds one contact's keys to replace them.
+            models.UniqueConstraint(fields=["contact", "kind", "digest"], name="contact_search_key_once"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} key of contact {self.contact_id}"
+
+
+class SearchKind(models.TextChoices):
+    NUMBER = "number", _("Case number")
+    USERNAME = "username", _("Telegram username")
+    PHONE = "phone", _("Phone number")
+    NAME = "name", _("Name")
+
+
+class CaseSearch(models.Model):
+    """One search an operator made, for the audit: what kind of value was looked for and which
+    cases were shown. Never the words typed (they are a person's name, username or number)."""
+
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("by"), db_index=False,
+    )
+    kind = models.CharField(max_length=8, choices=SearchKind.choices, verbose_name=_("looked for"))
+    results = models.PositiveIntegerField(default=0, verbose_name=_("results"))
+    case_ids = models.JSONField(default=list, blank=True, verbose_name=_("cases shown"))
+    created_at = models.DateTimeField(verbose_name=_("created at"))
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["-created_at"], name="casesearch_recent_idx"),
+            models.Index(fields=["actor", "-created_at"], name="casesearch_actor_idx"),
+        ]
+        verbose_name = _("case search")
+        verbose_name_plural = _("case searches")
+
+    def __str__(self) -> str:
+        return f"search by {self.actor_id} ({self.kind})"

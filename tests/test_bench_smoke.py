@@ -52,7 +52,7 @@ def test_run_all_prints_every_figure_at_a_tiny_size(smoke_database, tmp_path):
     env.pop("REDIS_URL", None)
     result = subprocess.run(  # noqa: S603 - our own script
         [sys.executable, "bench/run_all.py", "--sizes", str(SIZE), "--repeat", "2", "--intake-count", "40",
-         "--e2e-count", "40", "--burst", "60", "--paced-seconds", "0.5"],
+         "--e2e-count", "40", "--burst", "60", "--paced-seconds", "0.5", "--live-seconds", "2"],
         cwd=ROOT, env=env, capture_output=True, text=True, timeout=240, check=False,
     )
     log = tmp_path / "hotline-bench-gunicorn.log"
@@ -71,11 +71,15 @@ def test_run_all_prints_every_figure_at_a_tiny_size(smoke_database, tmp_path):
         f"sweep_commit_seconds_{n}", f"sweep_seconds_{n}_steady",
         "intake_e2e_per_s", "intake_bare_per_s", "intake_e2e_ratio", "intake_e2e_p50_ms_at_200",
         "intake_e2e_p95_ms_at_200", "intake_burst_60_s",
+        f"search_first_name_ms_{n}_p50", f"search_surname_ms_{n}_p95", f"search_op_phone_ms_{n}_p50",
+        "live_idle_requests_per_s", "live_busy_server_cpu_percent", "live_case_poll_queries_unchanged",
     ]
     assert [name for name in expected if name not in figures] == [], result.stdout
     # What the benchmarks measured is right, whatever the timings.
     assert figures["intake_errors"] == 0
     assert figures["intake_e2e_errors"] == 0 and figures["intake_e2e_per_s"] > 0
+    assert figures["live_idle_errors"] == 0 and figures["live_busy_errors"] == 0
+    assert figures[f"search_results_surname_{n}"] >= 1 and figures[f"search_results_username_{n}"] == 1
     assert figures["intake_updates_per_s"] > 0 and figures["bare_insert_per_s"] > 0
     assert figures[f"sweep_queries_{n}"] == 3
     assert figures[f"sweep_overdue_{n}"] == n // 100 * 10

@@ -262,6 +262,7 @@ ALLOWED = {
     "Hotline", "Desk", "Telegram", "API", "CSV", "USD", "QR", "Aegis", "FreeOTP", "Google", "Authenticator",
     "English", "olena", "taras", "sofia", "Sector",
     "Enter", "Esc",  # keys, as printed on them
+    "Called", "back",  # tests/factories.py's call summary: data, shown in the queue's last-message preview
 }
 
 

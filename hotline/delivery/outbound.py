@@ -37,7 +37,7 @@ from django.utils import timezone
 
 from hotline import queueing
 from hotline.delivery import client
-from hotline.desk import services, triage
+from hotline.desk import live, services, triage
 from hotline.desk.media import outbound_label
 from hotline.models import (
     CaseEvent,
@@ -64,6 +64,7 @@ def _fail(message: Message, reason: str) -> None:
             case_id=message.case_id, kind=EventKind.DELIVERY_FAILED, created_at=timezone.now(),
             data={"message_id": message.pk, "reason": reason[:200]},
         )
+        live.bump_after_commit([message.case_id])
     logger.warning("delivery failed message=%s reason=%s", message.pk, reason)
 
 
@@ -125,6 +126,7 @@ def deliver_message(message_id: int) -> float | None:
             delivery=Delivery.SENT, delivered_at=timezone.now(), delivery_error="", delivery_claimed_at=None,
             external_id=str(sent_id) if sent_id is not None else "",
         )
+        live.bump_after_commit([message.case_id])  # the open case page shows "Sent"
         logger.info("delivery sent message=%s attempt=%s", message.pk, attempts)
         return None
     if answer.retryable:
@@ -138,6 +140,7 @@ def deliver_message(message_id: int) -> float | None:
             delivery_error=f"Retrying (attempt {attempts} failed: {answer.reason})"[:200],
             delivery_claimed_at=None, delivery_next_attempt_at=timezone.now() + timedelta(seconds=delay),
         )
+        live.bump_after_commit([message.case_id])
         logger.info("delivery retry message=%s attempt=%s in=%ss status=%s", message.pk, attempts, delay, answer.status)
         return delay
     if answer.status == 403:

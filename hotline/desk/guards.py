@@ -13,24 +13,31 @@ from typing import Any
 from django.contrib.auth.models import User
 from django.utils.translation import gettext
 
+from hotline.desk import live
 from hotline.errors import InvalidTransition
-from hotline.models import OPEN_STAGES, Case, CaseEvent
+from hotline.models import OPEN_STAGES, Case, CaseEvent, EventKind
 from operators.models import OperatorProfile
 
 MAX_TEXT = 20_000
 
 
 def record_event(case: Case | int, kind: str, actor: User | None, at: datetime, **data: Any) -> CaseEvent:
-    """One immutable timeline row; `data` holds ids and codes, never personal data."""
+    """One immutable timeline row; `data` holds ids and codes, never personal data. Open pages
+    of the case see it after commit (desk/live.py), a read (VIEWED) excepted: it changes nothing shown."""
     case_id = case if isinstance(case, int) else case.pk
-    return CaseEvent.objects.create(case_id=case_id, kind=kind, actor=actor, created_at=at, data=data)
+    event = CaseEvent.objects.create(case_id=case_id, kind=kind, actor=actor, created_at=at, data=data)
+    if kind != EventKind.VIEWED:
+        live.bump_after_commit([case_id])
+    return event
 
 
 def record_events(rows: Iterable[tuple[int, dict[str, Any]]], kind: str, actor: User | None, at: datetime) -> None:
     """The same event on many cases in one INSERT: (case id, data) per case."""
-    CaseEvent.objects.bulk_create(
+    events = CaseEvent.objects.bulk_create(
         CaseEvent(case_id=case_id, kind=kind, actor=actor, created_at=at, data=data) for case_id, data in rows
     )
+    if kind != EventKind.VIEWED:
+        live.bump_after_commit([event.case_id for event in events])
 
 
 def clean_text(text: str) -> str:

@@ -17,6 +17,7 @@ from django.db.models import (
     OuterRef,
     Q,
     QuerySet,
+    Subquery,
     Value,
     prefetch_related_objects,
 )
@@ -33,6 +34,8 @@ from hotline.models import (
     Case,
     CaseEquipment,
     CaseEvent,
+    Contact,
+    Direction,
     EquipmentType,
     EventKind,
     Message,
@@ -440,3 +443,63 @@ def case_list(actor: Actor, filters: QueueFilters | None = None) -> QuerySet[Cas
     """
     cases = filter_cases(cases_visible_to(actor), filters).select_related("owner").defer(*CASE_PERSONAL_FIELDS)
     return cases.order_by("-last_request_at", "-pk")
+
+
+# --- live pages and the queue's rows (issue 15) ---------------------------------------------------
+
+
+def newly_owned(actor: Actor, since: datetime) -> list[Case]:
+    """The actor's open cases given to them after `since` (auto-assignment, a supervisor):
+    the live header says so. Reads the actor's own open cases (case_owner_open_idx)."""
+    return list(
+        Case.objects.filter(owner_id=actor.pk, closed_at__isnull=True, assigned_at__gt=since)
+        .only("pk", "assigned_at").order_by("assigned_at", "pk")[:10]
+    )
+
+
+PREVIEW_CHARS = 80
+
+
+@dataclass(frozen=True)
+class QueueRowDetails:
+    """What a queue row shows about the person and the conversation, where the viewer may see
+    identifiers (their own case; supervisors): never for another's or an unassigned case."""
+
+    name: str = ""
+    preview: str = ""
+    last_at: datetime | None = None
+    unread: bool = False
+
+
+def queue_rows(actor: Actor, cases: list[Case]) -> list[Case]:
+    """The page's rows with `row` (QueueRowDetails) set on each: two queries for the whole page
+    (the last message of each shown case, the names of the shown people), none per row."""
+    cases = list(cases)
+    supervisor = is_supervisor(actor)
+    shown = [case for case in cases if supervisor or (case.owner_id is not None and case.owner_id == actor.pk)]
+    for case in cases:
+        case.row = QueueRowDetails()
+    if not shown:
+        return cases
+    ids = [case.pk for case in shown]
+    last_ids = Case.objects.filter(pk__in=ids).annotate(
+        last_message=Subquery(
+            Message.objects.filter(case_id=OuterRef("pk")).exclude(direction=Direction.NOTE)
+            .order_by("-created_at", "-pk").values("pk")[:1]
+        ),
+    ).values("last_message")
+    last = {
+        m.case_id: m for m in Message.objects.filter(pk__in=Subquery(last_ids)).only("case_id", "body", "created_at")
+    }
+    names = dict(Contact.objects.filter(pk__in={case.contact_id for case in shown}).values_list("pk", "display_name"))
+    for case in shown:
+        message = last.get(case.pk)
+        body = " ".join((message.body or "").split()) if message else ""
+        case.row = QueueRowDetails(
+            name=names.get(case.contact_id, ""),
+            preview=body[:PREVIEW_CHARS] + ("…" if len(body) > PREVIEW_CHARS else ""),
+            last_at=message.created_at if message else None,
+            unread=case.owner_id is not None
+            and (case.owner_seen_at is None or case.owner_seen_at < case.last_request_at),
+        )
+    return cases

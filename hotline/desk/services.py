@@ -23,7 +23,7 @@ from django.utils import timezone
 from django.utils.translation import gettext
 
 from hotline import identity, queueing
-from hotline.desk import ownership
+from hotline.desk import live, ownership, search
 from hotline.desk.access import case_for, require_answer, require_manage
 from hotline.desk.guards import MAX_TEXT, clean_text, lock_profile, record_event, require_open
 from hotline.errors import InvalidInput, InvalidTransition
@@ -81,6 +81,7 @@ class IncomingRequest:
     intake_key: str | None = None
     external_id: str = ""
     is_call: bool = False
+    username: str = ""  # a Telegram @username, without the @
 
 
 ContactKey = tuple[str, str]  # (channel, lookup_hash): how a contact is found
@@ -98,16 +99,18 @@ def request_receive(
     intake_key: str | None = None,
     external_id: str = "",
     is_call: bool = False,
+    username: str = "",
 ) -> Received:
     """Store one inbound request: find or create the contact, join its open case (or reopen
     or open one) and start the wait. `actor` is None for the bot and integrations.
 
     Idempotent by `intake_key`: a retried delivery returns the stored request. A batch of one
-    (requests_receive_batch): one request and a thousand are stored by the same code.
+    (requests_receive_batch): one request and a thousand are stored by the same code. `username`:
+    the contact's Telegram @username, kept encrypted and findable by search (desk/search.py).
     """
     request = IncomingRequest(
         channel=channel, identifier=identifier, text=text, display_name=display_name, language=language,
-        received_at=received_at, intake_key=intake_key, external_id=external_id, is_call=is_call,
+        received_at=received_at, intake_key=intake_key, external_id=external_id, is_call=is_call, username=username,
     )
     try:
         [received] = requests_receive_batch([request], actor=actor)
@@ -132,6 +135,7 @@ def _validated(request: IncomingRequest, now: datetime) -> IncomingRequest:
     return replace(
         request, text=clean_text(request.text)[:MAX_TEXT], display_name=clean_text(request.display_name)[:200],
         language=request.language[:8], received_at=request.received_at or now, intake_key=request.intake_key or None,
+        username=clean_text(request.username).strip().lstrip("@")[:64],
     )
 
 
@@ -169,10 +173,16 @@ def contacts_lock_many(
                 channel=key[0], lookup_hash=key[1],
                 identifier=identity.normalise_identifier(key[0], first[key].identifier),
                 display_name=clean_text(first[key].display_name)[:200], language=first[key].language[:8],
+                username=clean_text(first[key].username).strip().lstrip("@")[:64],
                 created_at=first[key].received_at or now,
             ) for key in missing
         ], ignore_conflicts=True)
-        found |= _contacts_locked(missing)
+        created = _contacts_locked(missing)
+        for key, contact in created.items():
+            contact.is_new = True  # type: ignore[attr-defined]  # _receive indexes it for search
+            # What was just written (the load deferred it): search indexes a phone's digits.
+            contact.identifier = identity.normalise_identifier(key[0], first[key].identifier)
+        found |= created
     return found
 
 
@@ -189,8 +199,9 @@ def _contacts_locked(keys: Iterable[ContactKey]) -> dict[ContactKey, Contact]:
 
 def _contacts_refresh(
     contacts: Mapping[ContactKey, Contact], stored: Sequence[tuple[ContactKey, IncomingRequest]],
-) -> None:
-    """Each contact's name and language as its latest request in the batch gives them: one UPDATE."""
+) -> list[Contact]:
+    """Each contact's name, username and language as its latest request in the batch gives them:
+    one UPDATE. Returns the contacts whose name or username changed (their search keys follow)."""
     latest: dict[ContactKey, dict[str, str]] = {}
     for key, request in stored:
         values = latest.setdefault(key, {})
@@ -198,15 +209,21 @@ def _contacts_refresh(
             values["display_name"] = request.display_name
         if request.language:
             values["language"] = request.language
-    changed = []
+        if request.username:
+            values["username"] = request.username
+    changed, renamed = [], []
     for key, values in latest.items():
         contact = contacts[key]
         if any(getattr(contact, field) != value for field, value in values.items()):
+            if any(getattr(contact, field) != values.get(field, getattr(contact, field))
+                   for field in ("display_name", "username")):
+                renamed.append(contact)
             for field, value in values.items():
                 setattr(contact, field, value)
             changed.append(contact)
     if changed:
-        Contact.objects.bulk_update(changed, ["display_name", "language"])
+        Contact.objects.bulk_update(changed, ["display_name", "language", "username"])
+    return renamed
 
 
 def _cases_locked(contact_ids: Sequence[int]) -> tuple[dict[int, Case], dict[int, Case]]:
@@ -260,7 +277,11 @@ def _receive(requests: Sequence[IncomingRequest], *, actor: User | None, assign:
         if key is not None:
             first_with_key[key] = i
         fresh.append(i)
-    _contacts_refresh(contacts, [(keys[i], requests[i]) for i in fresh])
+    renamed = _contacts_refresh(contacts, [(keys[i], requests[i]) for i in fresh])
+    # Search keys (desk/search.py) follow a new contact's or a new name's values: two statements.
+    to_index = {c.pk: c for c in [*renamed, *(c for c in contacts.values() if getattr(c, "is_new", False))]}
+    if to_index:
+        search.index_contacts(to_index.values())
 
     per_contact: dict[int, list[int]] = {}
     for i in fresh:
@@ -328,6 +349,7 @@ def _receive(requests: Sequence[IncomingRequest], *, actor: User | None, assign:
         changed[case.pk] = case
     CaseEvent.objects.bulk_create(events)
     _cases_update_waits(list(changed.values()), now)
+    live.bump_after_commit(changed)  # open pages of these cases, and the desk's counts
     for i in fresh:
         logger.info("request stored case=%s message=%s channel=%s", messages[i].case_id, messages[i].pk,
                     requests[i].channel)
@@ -546,6 +568,7 @@ def messages_record_automatic(texts: Sequence[tuple[int, str]]) -> list[Message]
         ) for case_id, text in texts
     ])
     queueing.enqueue_each_on_commit(queueing.DELIVER_MESSAGE, [(m.pk,) for m in messages])
+    live.bump_after_commit([case_id for case_id, _ in texts])  # no event: news only to open pages
     return messages
 
 
@@ -816,4 +839,18 @@ def case_record_view(*, actor: User, case: Case, via: str = "page", background: 
     ).exists():
         return False
     record_event(case, EventKind.VIEWED, actor, now, via=via)
+    return True
+
+
+def case_mark_seen(*, actor: User, case: Case) -> bool:
+    """The case's owner has the case in front of them: its requests so far are read (the
+    queue's unread marker, desk/selectors.py). Written only when something was unread; not
+    a timeline event (the read itself is one, case_record_view). Returns whether it wrote."""
+    if case.owner_id is None or case.owner_id != actor.pk:
+        return False
+    if case.owner_seen_at is not None and case.owner_seen_at >= case.last_request_at:
+        return False
+    now = timezone.now()
+    Case.objects.filter(pk=case.pk, owner=actor).update(owner_seen_at=now)
+    case.owner_seen_at = now
     return True

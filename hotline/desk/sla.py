@@ -38,6 +38,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from hotline import queueing
+from hotline.desk import live
 from hotline.models import SLA_FLAG_KINDS, Case, CaseEvent, EventKind, Notification
 
 # Key of the PostgreSQL advisory lock held by a running sweep (any constant unique to it).
@@ -175,6 +176,9 @@ def sla_sweep(now: datetime | None = None) -> SweepResult:
     result = SweepResult(at_risk=flagged.get(EventKind.AT_RISK.value, 0), overdue=flagged[EventKind.OVERDUE.value])
     if result.overdue or result.at_risk:
         _notify(result, now)
+        # The header's counts and the queue's badges moved: open pages refresh them (the
+        # flagged cases' own pages show the clock's state already).
+        live.bump_after_commit()
     return result
 
 

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from hotline.desk.views import canned, case, media, notices, queue, team
+from hotline.desk.views import canned, case, live, media, notices, queue, search, team
 
 urlpatterns = [
     path("", queue.queue, name="queue"),
@@ -11,6 +11,9 @@ urlpatterns = [
     path("notices/", notices.notices, name="notices"),
     path("notices/read/", notices.notices_read, name="notices_read"),
     path("cases/<int:case_id>/", case.case_detail, name="case"),
+    path("cases/<int:case_id>/live/", live.case_live, name="case_live"),
+    path("live/desk/", live.desk_live, name="desk_live"),
+    path("search/", search.search_page, name="search"),
     path("cases/<int:case_id>/next/", case.case_next, name="case_next"),
     path("cases/<int:case_id>/take/", case.case_take, name="case_take"),
     path("cases/<int:case_id>/unassign/", case.case_unassign, name="case_unassign"),

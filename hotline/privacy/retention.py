@@ -30,7 +30,17 @@ from django.db.models import CharField, Count, Q, Value
 from django.db.models.functions import Cast, Concat
 from django.utils import timezone
 
-from hotline.models import Case, CaseEvent, Contact, EventKind, MediaState, Message, MessageMedia, MessageRevision
+from hotline.models import (
+    Case,
+    CaseEvent,
+    Contact,
+    ContactSearchKey,
+    EventKind,
+    MediaState,
+    Message,
+    MessageMedia,
+    MessageRevision,
+)
 from hotline.privacy import files
 
 logger = logging.getLogger(__name__)
@@ -104,8 +114,10 @@ def _anonymise_batch(
         .exclude(pk__in=needed).values_list("pk", flat=True)
     )
     if erasable:
+        # The search keys go with the values they were made from (hotline.desk.search).
+        ContactSearchKey.objects.filter(contact_id__in=erasable).delete()
         Contact.objects.filter(pk__in=erasable).update(
-            identifier="", display_name="", erased_at=now,
+            identifier="", display_name="", username="", erased_at=now,
             lookup_hash=Concat(Value("erased:"), Cast("pk", CharField())),
         )
     erased_messages = dict(

@@ -16,6 +16,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET
 
 from hotline.desk.access import case_for
+from hotline.desk.search import recent_searches
 from hotline.errors import CaseNotFound
 from hotline.privacy.audit import case_reads, operator_reads, reads_by_person, staff_events, staff_events_of
 from operators.roles import supervisor_required
@@ -28,12 +29,12 @@ AUDIT_RECENT_DAYS = 30
 @require_GET
 @supervisor_required
 def audit_index(request: HttpRequest) -> HttpResponse:
-    """Every operator with how many case reads they made recently and when last, and the
-    latest actions on staff accounts (paginated)."""
+    """Every operator with how many case reads they made recently and when last, the latest
+    searches (desk/search.py), and the latest actions on staff accounts (paginated)."""
     since = timezone.now() - timedelta(days=AUDIT_RECENT_DAYS)
     people = reads_by_person(since)
     actions = Paginator(staff_events(), AUDIT_PAGE_SIZE).get_page(request.GET.get("page"))
-    context = {"people": people, "days": AUDIT_RECENT_DAYS, "actions": actions}
+    context = {"people": people, "days": AUDIT_RECENT_DAYS, "actions": actions, "searches": recent_searches()}
     return render(request, "hotline/audit_index.html", context)
 
 

@@ -269,6 +269,15 @@ else:
     }
     # The one-process embedded default: per-process memory.
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "hotline"}}
+# Live pages' versions (hotline/desk/live.py): written by web processes and workers alike, so
+# they share Redis when there is one, else files under var/ (the embedded default's web
+# process and worker are two processes on one host).
+CACHES["live"] = (
+    {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL, "KEY_PREFIX": "hotline",
+     "OPTIONS": {"socket_connect_timeout": CELERY_BROKER_CONNECTION_TIMEOUT, "socket_timeout": 2}}
+    if REDIS_URL else
+    {"BACKEND": "django.core.cache.backends.filebased.FileBasedCache", "LOCATION": str(VAR_DIR / "live")}
+)
 
 # --- Celery: tasks (hotline/tasks.py, queued by name through hotline/queueing.py) ---------------
 CELERY_TASK_IGNORE_RESULT = True

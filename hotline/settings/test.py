@@ -63,6 +63,11 @@ REDIS_URL = env.str("TEST_REDIS_URL", default="redis://127.0.0.1:6379/15")
 # Tasks published by tests go to a real Redis (database 15), where a test's worker reads them.
 CELERY_BROKER_URL = REDIS_URL
 CELERY_BROKER_TRANSPORT_OPTIONS = REDIS_TRANSPORT_OPTIONS  # timeouts: see base.py, "Celery reliability"
+# Live pages' versions on the test Redis, as in production (hotline/desk/live.py).
+CACHES = {**CACHES, "live": {
+    "BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL, "KEY_PREFIX": "hotline-test",
+    "OPTIONS": {"socket_connect_timeout": 2, "socket_timeout": 2},
+}}
 WHITENOISE_AUTOREFRESH = True  # no collectstatic in tests
 OTP_REQUIRED = True  # tests sign in with a real TOTP device (tests/factories.py: login)
 SILENCED_SYSTEM_CHECKS = ["axes.W001"]  # tests run in one process; the memory cache is shared by them

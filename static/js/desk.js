@@ -138,7 +138,7 @@
       case "t": handled = clickShortcut("t"); break;
       case "r": handled = focusField("id_text", null, document.body.dataset.replyText); break;
       case "n": handled = focusField("note_text", "note-panel", document.body.dataset.noteText); break;
-      case "/": handled = focusField("id_q", null, ""); break;
+      case "/": handled = focusField("search-q", null, "") || focusField("id_q", null, ""); break;
       case "u": window.location.href = document.querySelector(".brand").getAttribute("href"); break;
       default: handled = false;
     }

@@ -19,6 +19,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.utils import timezone
 
+from hotline.desk.views.case import live_ticket
 from hotline.models import Case, MediaKind, MediaState, Message, MessageMedia, Stage
 from hotline.privacy import files
 from tests.factories import make_case
@@ -42,11 +43,15 @@ class Call:
     supervisors_only: bool = False  # a page for a role: 403 for operators, whatever the case
     # The URL's arguments after the case id (a file of that case, when the case exists).
     more_args: Callable[[int], list] = field(default=lambda case_id: [])
+    # The query string, from (the signed-in caller's id, the case id): the live poll's ticket.
+    query: Callable[[int, int], dict] | None = None
 
 
 EXPECTED: dict[str, Call] = {
     "case": Call("get"),
     "case_next": Call("get"),
+    # A valid ticket for the caller and a stale version: the poll re-renders, after the access check.
+    "case_live": Call("get", query=lambda user_id, case_id: {"t": live_ticket(user_id, case_id), "v": "stale"}),
     "case_take": Call(stage=Stage.NEW),
     "case_unassign": Call(),
     "case_assign": Call(data=lambda users: {"operator": users["supervisor"].pk}),
@@ -122,7 +127,8 @@ def _call(client, name: str, case_id: int, users: dict, **extra):
     call = EXPECTED[name]
     url = reverse(name, args=[case_id, *call.more_args(case_id)])
     if call.method == "get":
-        return client.get(url, **extra)
+        query = call.query(int(client.session.get("_auth_user_id", 0)), case_id) if call.query else {}
+        return client.get(url, query, **extra)
     return client.post(url, call.data(users), **extra)
 
 

@@ -13,13 +13,14 @@ from typing import Any
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.models import User
+from django.core.signing import Signer
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
-from hotline.desk import ownership, services
+from hotline.desk import live, ownership, services
 from hotline.desk.access import case_for
 from hotline.desk.forms import (
     ActionForm,
@@ -46,9 +47,11 @@ from hotline.desk.selectors import (
 from hotline.desk.views._common import perform
 from hotline.desk.views.queue import queue_page
 from hotline.errors import CaseNotFound
-from hotline.models import EquipmentRole, EquipmentType, Message, Stage
+from hotline.models import Case, EquipmentRole, EquipmentType, Message, Stage
 from operators.roles import is_supervisor
 
+# How often an open case page asks whether anything changed (desk/views/live.py), in seconds.
+CASE_POLL_SECONDS = 1
 # The stages of the path, shown as steps on the case page.
 STEPS = (Stage.NEW, Stage.ASSIGNED, Stage.IN_CONTACT, Stage.VERIFIED, Stage.PLANNING, Stage.SURRENDERED)
 
@@ -87,12 +90,30 @@ def case_page(
 ) -> HttpResponse:
     """The case page; `bound` replaces the named forms (a refused post, with its errors)."""
     actor: User = request.user  # type: ignore[assignment]
+    version = live.case_version(case_id)  # before the rows it stands for (desk/live.py)
     try:
         case = case_for(actor, case_id, related=("owner", "contact"))
     except CaseNotFound:
         raise Http404 from None
-    actions = case_actions(actor, case)
     services.case_record_view(actor=actor, case=case, via="page", background=_background(request))
+    services.case_mark_seen(actor=actor, case=case)
+    context = case_context(request, case, bound=bound)
+    context.update(live_context(request, case.pk, version))
+    return render(request, "hotline/case.html", context, status=status)
+
+
+def live_context(request: HttpRequest, case_id: int, version: str) -> dict[str, Any]:
+    """What the page's poller needs (desk/views/live.py): its version and its signed ticket."""
+    return {
+        "live_version": version, "live_ticket": live_ticket(request.user.pk, case_id),
+        "live_seconds": CASE_POLL_SECONDS,
+    }
+
+
+def case_context(request: HttpRequest, case: Case, *, bound: dict[str, forms.Form] | None = None) -> dict[str, Any]:
+    """Everything the case page shows (and its live parts re-render), forms included."""
+    actor: User = request.user  # type: ignore[assignment]
+    actions = case_actions(actor, case)
     bound = bound or {}
     equipment = case_equipment(case)
     types = equipment_types() if (actions.declare or actions.surrender) else []
@@ -131,7 +152,13 @@ def case_page(
         form = page_forms[name]
         rows = [(t, form[f"eq_{t.pk}"]) for t in types if f"eq_{t.pk}" in form.fields] if form else []
         context["declare_rows" if name == "equipment" else "surrender_rows"] = rows
-    return render(request, "hotline/case.html", context, status=status)
+    return context
+
+
+def live_ticket(user_id: int, case_id: int) -> str:
+    """A signature of (viewer, case): the poll answers "nothing new" without a database read
+    only to someone the case page was shown to (desk/views/live.py)."""
+    return Signer(salt="hotline.live.case").signature(f"{user_id}:{case_id}")
 
 
 def _background(request: HttpRequest) -> bool:

@@ -188,6 +188,7 @@ def _incoming(action: NewRequest, update_id: int, *, body: str | None = None) ->
         channel=Channel.TELEGRAM, identifier=sender.chat_id, text=action.body if body is None else body,
         display_name=sender.display_name, language=sender.language, received_at=action.sent_at,
         intake_key=intake_key(update_id, int(action.sent_at.timestamp())), external_id=action.message_id,
+        username=sender.username,
     )
 
 

@@ -44,6 +44,7 @@ class Sender:
     chat_id: str
     display_name: str
     language: str
+    username: str = ""  # the @username, without the @ (search finds people by it)
 
 
 @dataclass(frozen=True)
@@ -176,7 +177,10 @@ def _sender(chat_id: str, user: dict[str, Any]) -> Sender:
     if not name and clean(user.get("username")):
         name = "@" + clean(user.get("username"))
     language = clean(user.get("language_code")).split("-")[0].lower()[:8]
-    return Sender(chat_id=chat_id, display_name=name[:200], language=language if language.isalpha() else "")
+    return Sender(
+        chat_id=chat_id, display_name=name[:200], language=language if language.isalpha() else "",
+        username=clean(user.get("username"))[:64],
+    )
 
 
 def _message(message: dict[str, Any], *, edited: bool) -> Action:
