@@ -35,7 +35,7 @@ from django.db.models import (
 from django.db.models.functions import TruncDate, TruncWeek
 from django.utils import timezone
 
-from hotline.dashboard import case_counts
+from hotline.dashboard import case_counts, rollups
 from hotline.desk.selectors import wait_aggregates
 from hotline.desk.sla import overdue_cutoff
 from hotline.intake.telegram.inbox import backlog as telegram_backlog
@@ -319,6 +319,28 @@ def _response_groups_postgresql(
     return groups
 
 
+def _response_groups_rolled_up(
+    period: Period, weekly: bool, now: datetime,
+) -> dict[str, dict[Any, ResponseStats]] | None:
+    """The tables from the hourly rollups (hotline/dashboard/rollups.py: exact counts,
+    percentiles within the bound stated there), or None when the period holds at most
+    DASHBOARD_EXACT_MAX_CASES cases: those are computed exactly, as cheap as the rollups."""
+    starts = _bucket_starts(period, weekly)
+    read = rollups.response_groups(period.start, period.end, now, starts)
+    if read is None or read[1] <= settings.DASHBOARD_EXACT_MAX_CASES:
+        return None
+    tables, _total = read
+    groups: dict[str, dict[Any, ResponseStats]] = {}
+    for name, rows in tables.items():
+        table = groups[name] = {}
+        for key, group in rows.items():
+            if name == "day":
+                key = timezone.localtime(starts[key - 1], starts[key - 1].tzinfo).date()
+            table[key] = ResponseStats(key=key, label="", **group.figures())
+    groups["operator"].pop(None, None)  # the cases nobody answered
+    return groups
+
+
 def _response_groups_portable(
     cases: QuerySet[Case], bucket: Any, now: datetime,
 ) -> dict[str, dict[Any, ResponseStats]]:
@@ -349,7 +371,9 @@ def response_figures(cases: QuerySet[Case], period: Period, now: datetime) -> Re
     """Response times overall, per operator (who answered first), channel, language and day."""
     weekly = period.days > 45
     if connection.vendor == "postgresql":
-        groups = _response_groups_postgresql(cases, period, weekly, now)
+        groups = _response_groups_rolled_up(period, weekly, now)
+        if groups is None:  # a small period (or rollups under another SLA): exact, from the cases
+            groups = _response_groups_postgresql(cases, period, weekly, now)
     else:
         zone = ZoneInfo(settings.TIME_ZONE)
         bucket = TruncWeek("received_at", tzinfo=zone) if weekly else TruncDate("received_at", tzinfo=zone)
