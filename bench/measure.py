@@ -102,14 +102,20 @@ def _stop(process: subprocess.Popen) -> None:
             process.wait()
 
 
+_collected: list[bool] = []
+
+
 def collectstatic() -> None:
-    """The production storage serves hashed names from a manifest: build it once."""
+    """The production storage serves hashed names from a manifest: build it once per run."""
+    if _collected:
+        return
     done = subprocess.run(
         [sys.executable, "manage.py", "collectstatic", "--noinput", "-v", "0"], cwd=ROOT, env=production_env(),
         capture_output=True, text=True, timeout=300, check=False,
     )
     if done.returncode != 0:
         raise RuntimeError(done.stderr[-2000:])
+    _collected.append(True)
 
 
 class WebServer:

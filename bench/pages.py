@@ -101,7 +101,7 @@ def run_http(n: int, queue: str, case_urls: list[str], *, repeat: int = REPEAT) 
             millis = measure.http_timed(lambda browser=browser, scope=scope: browser.get(f"{queue}?scope={scope}"),
                                         repeat=repeat)
             figures |= measure.report_http(f"{name}_http_ms_{n}", millis)
-        urls = iter(case_urls)
+        urls = itertools.cycle(case_urls)  # each opened once where the operator has enough cases
         millis = measure.http_timed(lambda: operator.get(next(urls)), repeat=repeat)
         figures |= measure.report_http(f"case_http_ms_{n}", millis)
     return figures

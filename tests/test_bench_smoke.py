@@ -68,6 +68,10 @@ def test_run_all_prints_every_figure_at_a_tiny_size(smoke_database, tmp_path):
         f"queue_all_ms_{n}_p50", f"case_ms_{n}_p50", f"case_ms_{n}_p95", f"case_queries_{n}",
         "intake_updates_per_s", "bare_insert_per_s", "intake_ratio", f"sweep_seconds_{n}",
         f"sweep_commit_seconds_{n}", f"sweep_seconds_{n}_steady",
+        # issue 18: over HTTP (gunicorn, production settings, password + TOTP), and memory
+        f"queue_http_ms_{n}_p50", f"queue_unassigned_http_ms_{n}_p50", f"queue_all_http_ms_{n}_p50",
+        f"case_http_ms_{n}_p50", f"dashboard_http_ms_{n}_p50", f"dashboard_http_ms_{n}_30d_p50",
+        f"web_rss_mib_{n}", f"worker_rss_mib_{n}", "web_rss_mib", "worker_rss_mib",
     ]
     assert [name for name in expected if name not in figures] == [], result.stdout
     # What the benchmarks measured is right, whatever the timings.
