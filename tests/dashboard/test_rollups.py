@@ -191,3 +191,15 @@ def test_the_triggers_keep_the_rollups_and_skip_other_updates():
         cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
         cursor.execute("TRUNCATE hotline_case CASCADE")
     assert not ResponseRollup.objects.exists()
+
+
+@pytest.mark.django_db
+def test_the_waiting_figures_are_shared_for_the_stated_time(settings):
+    """Like the header's badges: HEADER_COUNTS_CACHE_SECONDS of staleness, 0 counts every time."""
+    receive()
+    settings.HEADER_COUNTS_CACHE_SECONDS = 15
+    assert metrics.now_figures().waiting == 1
+    receive()
+    assert metrics.now_figures().waiting == 1  # cached, as stated
+    settings.HEADER_COUNTS_CACHE_SECONDS = 0
+    assert metrics.now_figures().waiting == 2
