@@ -134,7 +134,14 @@ SELECT
     'none', NULL, %(tok_triage)s, %(now)s
 FROM (
     SELECT g, k, waiting, received, stage,
-        CASE WHEN stage = 'new' THEN NULL ELSE %(first_owner)s + g %% %(owners)s END AS owner,
+        CASE WHEN stage = 'new' THEN NULL
+             -- open cases dealt out in turn: OWNED_OPEN each (a function of the id alone would
+             -- follow its shape by id modulo 100, giving some operators more than their capacity)
+             WHEN stage IN ('assigned', 'in_contact', 'verified', 'planning')
+                 THEN %(first_owner)s + (row_number() OVER (
+                     PARTITION BY stage IN ('assigned', 'in_contact', 'verified', 'planning') ORDER BY g) - 1)
+                     %% %(owners)s
+             ELSE %(first_owner)s + g %% %(owners)s END AS owner,
         CASE WHEN k >= {WAITING} THEN received + interval '2 hours' END AS answered
     FROM (
         SELECT g, k, waiting,
