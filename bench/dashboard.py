@@ -6,6 +6,9 @@ Prints, per size n (median and p95 of --repeat timed calls after one warm-up, in
     dashboard_ms_<n>_30d        the page for 30 days; also _p95 and dashboard_queries_<n>_30d
     dashboard_metrics_ms_<n>_7d / _30d   the figures alone (hotline.dashboard.metrics.dashboard)
 Server time only: no network, no browser. The dataset is bench/generate.py's (ensure(n)).
+And over HTTP, as a supervisor waits for it (bench/pages.py's server and sign-in: gunicorn with
+the production settings, password and TOTP; median and p95 after two warm-ups):
+    dashboard_http_ms_<n>_p50 / _p95, dashboard_http_ms_<n>_30d_p50 / _p95
 
     python bench/dashboard.py --sizes 10000 100000 1000000
 """
@@ -13,6 +16,8 @@ Server time only: no network, no browser. The dataset is bench/generate.py's (en
 from __future__ import annotations
 
 import argparse
+import os
+from pathlib import Path
 
 try:
     from bench import generate, measure
@@ -25,17 +30,8 @@ REPEAT = 10
 
 
 def supervisor_client():
-    """A test Client logged in as the benchmark supervisor (bench-op-000), interface in English."""
-    from django.contrib.auth.models import User
-    from django.test import Client
-
-    from operators.models import OperatorProfile
-
-    user = User.objects.get(username="bench-op-000")
-    OperatorProfile.objects.filter(user=user).update(ui_language="en")
-    client = Client(HTTP_HOST="localhost")  # in ALLOWED_HOSTS by default
-    client.force_login(user)
-    return client
+    """A test Client (this process) signed in as the benchmark supervisor (bench-op-000)."""
+    return measure.signed_in_client("bench-op-000")
 
 
 def run(n: int, *, repeat: int = REPEAT) -> dict[str, float]:
@@ -60,6 +56,22 @@ def run(n: int, *, repeat: int = REPEAT) -> dict[str, float]:
     for period in ("7d", "30d"):
         millis, _ = measure.timed(lambda period=period: metrics.dashboard(metrics.period_for(period)), repeat=repeat)
         figures |= measure.report(f"dashboard_metrics_ms_{n}_{period}", millis)
+    figures |= run_http(n, reverse("dashboard"), repeat=repeat)
+    return figures
+
+
+def run_http(n: int, url: str, *, repeat: int = REPEAT) -> dict[str, float]:
+    from django.db import connection
+
+    log = Path(os.environ.get("BENCH_LOG_DIR", "/tmp")) / "hotline-bench-dashboard-gunicorn.log"  # noqa: S108
+    connection.close()
+    figures: dict[str, float] = {}
+    with measure.WebServer(log) as server:
+        supervisor = measure.Browser(server.port)
+        supervisor.sign_in("bench-op-000")
+        for period, suffix in (("7d", ""), ("30d", "_30d")):
+            millis = measure.http_timed(lambda period=period: supervisor.get(f"{url}?period={period}"), repeat=repeat)
+            figures |= measure.report_http(f"dashboard_http_ms_{n}{suffix}", millis)
     return figures
 
 

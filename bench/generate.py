@@ -17,7 +17,11 @@ worst case for a sweep that must touch its rows):
     30-69  answered, open (in contact, verified, planning)
     70-99  closed (withdrew, lost contact, ...) or surrendered
 
-Each case has one contact, two messages and two events; owners are OPERATORS operators.
+Desk-shaped: OPERATORS operators with capacity CAPACITY each hold about OWNED_OPEN open cases
+(the open cases with id <= OWNED_LIMIT: half the waiting ones, all the answered ones), as a
+desk that works within its limits does. Beyond that id a waiting case is unassigned (stage
+new: the surge in the unassigned queue) and an answered one is closed (history). Each case
+has one contact, two messages and two events; closed cases keep who answered them.
 """
 
 from __future__ import annotations
@@ -34,6 +38,11 @@ DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/hotline_bench"
 # and never consumed; bench/run_all.py flushes it at the end.
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/13"
 OPERATORS = 50
+CAPACITY = 25  # each operator's limit of open cases (operators.models.OperatorProfile.capacity)
+OWNED_OPEN = 20  # about this many open cases each: within the limit, as the desk assigns them
+# The open cases with an id up to this have owners: 0.55 of them are open and owned (15% waiting
+# and assigned, 40% answered), OWNED_OPEN per operator.
+OWNED_LIMIT = OPERATORS * OWNED_OPEN * 100 // 55
 # Shares of the dataset, as ranges of (id % 100): see the module docstring.
 OVERDUE_DUE, OVERDUE_FLAGGED, AT_RISK_DUE, WAITING, ANSWERED = 10, 12, 15, 30, 70
 
@@ -89,14 +98,16 @@ def ensure(n: int) -> None:
 def _operators() -> list[int]:
     from django.contrib.auth.models import User
 
+    from operators.models import OperatorProfile
     from operators.services import operator_create
 
     have = list(User.objects.filter(username__startswith="bench-op-").order_by("pk").values_list("pk", flat=True))
     for i in range(len(have), OPERATORS):
         user = operator_create(
-            username=f"bench-op-{i:03d}", password=None, supervisor=i == 0, capacity=10_000, on_shift=True,
+            username=f"bench-op-{i:03d}", password=None, supervisor=i == 0, capacity=CAPACITY, on_shift=True,
         )
         have.append(user.pk)
+    OperatorProfile.objects.filter(user_id__in=have).update(capacity=CAPACITY)
     return have
 
 
@@ -118,20 +129,28 @@ SELECT
     CASE WHEN stage = 'closed' THEN 'in_contact' ELSE '' END,
     owner, received, received, CASE WHEN owner IS NULL THEN NULL ELSE received + interval '5 minutes' END,
     answered, CASE WHEN answered IS NOT NULL THEN owner END, waiting,
-    CASE WHEN k >= {ANSWERED} THEN received + interval '3 days' END,
+    CASE WHEN stage IN ('closed', 'surrendered') THEN received + interval '3 days' END,
     CASE WHEN stage = 'surrendered' THEN received + interval '3 days' END,
     CASE WHEN stage = 'surrendered' THEN %(tok_place)s ELSE %(tok_empty)s END,
     'none', NULL, %(tok_triage)s, %(now)s
 FROM (
     SELECT g, k, waiting, received, stage,
-        CASE WHEN stage = 'new' THEN NULL ELSE %(first_owner)s + g %% %(owners)s END AS owner,
+        CASE WHEN stage = 'new' THEN NULL
+             -- open cases dealt out in turn: OWNED_OPEN each (a function of the id alone would
+             -- follow its shape by id modulo 100, giving some operators more than their capacity)
+             WHEN stage IN ('assigned', 'in_contact', 'verified', 'planning')
+                 THEN %(first_owner)s + (row_number() OVER (
+                     PARTITION BY stage IN ('assigned', 'in_contact', 'verified', 'planning') ORDER BY g) - 1)
+                     %% %(owners)s
+             ELSE %(first_owner)s + g %% %(owners)s END AS owner,
         CASE WHEN k >= {WAITING} THEN received + interval '2 hours' END AS answered
     FROM (
         SELECT g, k, waiting,
             COALESCE(waiting, %(now)s - make_interval(secs => 86400 * (4 + (g::bigint * 7919) %% 361))) AS received,
             CASE
-                WHEN k < {WAITING} AND g %% 2 = 0 THEN 'new'
+                WHEN k < {WAITING} AND (g %% 2 = 0 OR g > {OWNED_LIMIT}) THEN 'new'
                 WHEN k < {WAITING} THEN 'assigned'
+                WHEN k < {ANSWERED} AND g > {OWNED_LIMIT} THEN 'closed'
                 WHEN k < 50 THEN 'in_contact'
                 WHEN k < 60 THEN 'verified'
                 WHEN k < {ANSWERED} THEN 'planning'
@@ -194,7 +213,7 @@ WHERE f.at IS NOT NULL;
 
 _TABLES = ["hotline_messagemedia", "hotline_messagerevision",  # issue 15: they refer to messages
            "hotline_caseevent", "hotline_message", "hotline_caseequipment", "hotline_case", "hotline_contact",
-           "hotline_notification", "hotline_contactsearchkey"]
+           "hotline_notification", "hotline_contactsearchkey", "hotline_casecount"]
 
 
 def load(n: int, *, now: datetime | None = None, at_risk_flagged: bool = False, verbose: bool = True) -> datetime:

@@ -10,6 +10,13 @@ Each size n prints (median, p95 of --repeat requests after one warm-up, in ms; q
     case_ms_<n>_p50 / _p95, case_queries_<n>       a case page (a different case per request,
                                                    one the operator owns; each view is recorded)
 
+And what a person waits for, over HTTP: gunicorn (2 sync workers) with the production
+settings, behind the headers of its TLS proxy, signed in with password and TOTP code, a new
+connection per request (median and p95 of --repeat requests after two warm-ups, in ms):
+
+    queue_http_ms_<n>_p50 / _p95, queue_unassigned_http_ms_<n>_..., queue_all_http_ms_<n>_...,
+    case_http_ms_<n>_p50 / _p95
+
     python bench/pages.py --sizes 10000 100000 1000000
 """
 
@@ -17,7 +24,9 @@ from __future__ import annotations
 
 import argparse
 import itertools
+import os
 import statistics
+from pathlib import Path
 
 try:
     from bench import generate, measure
@@ -30,16 +39,7 @@ REPEAT = 20
 
 
 def client_for(username: str):
-    from django.contrib.auth.models import User
-    from django.test import Client
-
-    from operators.models import OperatorProfile
-
-    user = User.objects.get(username=username)
-    OperatorProfile.objects.filter(user=user).update(ui_language="en")
-    client = Client(HTTP_HOST="localhost")
-    client.force_login(user)
-    return client
+    return measure.signed_in_client(username)
 
 
 def _get(client, url: str, params: dict | None = None) -> None:
@@ -79,6 +79,31 @@ def run(n: int, *, repeat: int = REPEAT) -> dict[str, float]:
     ids = itertools.cycle(owned[::step][: repeat + 1])
     millis, queries = measure.timed(lambda: _get(operator, reverse("case", args=[next(ids)])), repeat=repeat)
     figures |= _report("case", n, millis, queries)
+    figures |= run_http(n, queue, [reverse("case", args=[pk]) for pk in owned[::step][: 2 * repeat + 4]], repeat=repeat)
+    return figures
+
+
+def run_http(n: int, queue: str, case_urls: list[str], *, repeat: int = REPEAT) -> dict[str, float]:
+    """The same pages over HTTP (see the module), with a server of their own."""
+    from django.db import connection
+
+    log = Path(os.environ.get("BENCH_LOG_DIR", "/tmp")) / "hotline-bench-pages-gunicorn.log"  # noqa: S108
+    connection.close()  # the server's workers start on a quiet database
+    figures: dict[str, float] = {}
+    with measure.WebServer(log) as server:
+        operator, supervisor = measure.Browser(server.port), measure.Browser(server.port)
+        operator.sign_in("bench-op-001")
+        supervisor.sign_in("bench-op-000")
+        for name, browser, scope in (
+            ("queue", operator, "mine"), ("queue_unassigned", operator, "unassigned"),
+            ("queue_all", supervisor, "all"),
+        ):
+            millis = measure.http_timed(lambda browser=browser, scope=scope: browser.get(f"{queue}?scope={scope}"),
+                                        repeat=repeat)
+            figures |= measure.report_http(f"{name}_http_ms_{n}", millis)
+        urls = itertools.cycle(case_urls)  # each opened once where the operator has enough cases
+        millis = measure.http_timed(lambda: operator.get(next(urls)), repeat=repeat)
+        figures |= measure.report_http(f"case_http_ms_{n}", millis)
     return figures
 
 

@@ -6,11 +6,12 @@ hotline_bench; it is replaced, never point DATABASE_URL at real data).
 
 Order, so each dataset is loaded as few times as possible:
     for each size: load it once, then the read-only benchmarks (READERS: dashboard, pages,
-    search); then live once (100 open case pages polling, on the last dataset); then intake
-    once, then intake end to end (webhook and worker together; both add cases); then sweep,
-    which loads a fresh dataset per size: the headline worst case (the sweep was down: every
-    wait past a threshold is unflagged), then the steady state (the overdue cases were flagged
-    at risk by earlier sweeps; figures end in _steady; --no-steady skips it).
+    search, memory), which measure in this process and over HTTP (gunicorn, production settings,
+    password + TOTP sign-in); then live once (100 open case pages polling, on the last dataset);
+    then intake once, then intake end to end (webhook and worker together; both add cases); then
+    sweep, which loads a fresh dataset per size: the headline worst case (the sweep was down:
+    every wait past a threshold is unflagged), then the steady state (the overdue cases were
+    flagged at risk by earlier sweeps; figures end in _steady; --no-steady skips it).
 """
 
 from __future__ import annotations
@@ -24,7 +25,9 @@ import time
 from pathlib import Path
 
 BENCH = Path(__file__).resolve().parent
-READERS = ["dashboard", "pages", "search"]  # run(n) on the dataset of size n, which they do not change
+# run(n) on the dataset of size n, which they do not change (memory last: its Celery worker runs
+# the SLA sweep, which flags the overdue cases)
+READERS = ["dashboard", "pages", "search", "memory"]
 BENCHMARKS = [*READERS, "live", "intake", "intake_e2e", "sweep"]
 DEFAULT_SIZES = [10_000, 100_000]
 
@@ -67,7 +70,7 @@ def main(argv: list[str] | None = None) -> None:
             print(f"# readers {n}: median of {args.rounds} rounds", flush=True)
             for key in rounds[0]:
                 value = statistics.median(r[key] for r in rounds)
-                unit = "count" if "_queries_" in key else "ms"
+                unit = "count" if "_queries_" in key else "MiB" if "_rss_" in key else "ms"
                 print(f"{key} {value:g} {unit}" if unit == "count" else f"{key} {value:.1f} {unit}", flush=True)
     if "live" in args.only:
         print("# live", flush=True)

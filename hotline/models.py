@@ -758,3 +758,32 @@ class CaseSearch(models.Model):
 
     def __str__(self) -> str:
         return f"search by {self.actor_id} ({self.kind})"
+class ResponseRollup(models.Model):
+    """The dashboard's response figures per hour, as a ledger of changes (like CaseCount): how
+    many cases were received in an hour, per (first responder, channel, language, stage, stage
+    before closing, response-time bucket, answered within the SLA); a count is the sum of its rows.
+
+    Written by PostgreSQL triggers on `hotline_case` (migration 0008_dashboard_rollups): +1 for
+    every case inserted, -1/+1 when one of those columns changes. `bucket` is the case's
+    first-response time on a log scale (hotline/dashboard/rollups.py; NULL while unanswered), so
+    a period's percentiles come from a few hundred rows instead of its cases, within the bound
+    stated there. Folded by `case_counts.compact()`; rebuilt from the cases by
+    `manage.py dashboard_rollups_rebuild`. Not used on SQLite: the embedded database computes
+    the figures from the cases.
+    """
+
+    hour = models.DateTimeField()  # received_at, truncated to the hour (UTC)
+    first_responder_id = models.IntegerField(null=True)  # a plain number, like CaseCount.owner_id
+    channel = models.CharField(max_length=16)
+    language = models.CharField(max_length=8, blank=True)
+    stage = models.CharField(max_length=16)
+    stage_before_close = models.CharField(max_length=16, blank=True)
+    bucket = models.SmallIntegerField(null=True)
+    within_sla = models.BooleanField()
+    n = models.BigIntegerField()
+
+    class Meta:
+        indexes = [models.Index(fields=["hour"], name="rollup_hour_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.hour:%Y-%m-%d %H}h bucket={self.bucket} {self.n:+d}"

@@ -20,6 +20,7 @@ SQLITE_TRIGGERS = {"hotline_caseevent_case_exists", "hotline_case_kept", "hotlin
 POSTGRESQL_TRIGGERS = SQLITE_TRIGGERS | {
     "hotline_caseevent_immutable", "hotline_case_count_insert", "hotline_case_count_delete",
     "hotline_case_count_update", "hotline_case_count_truncate", "operators_staffevent_immutable",
+    "hotline_response_rollup_insert", "hotline_response_rollup_update", "hotline_response_rollup_truncate",
 }
 
 

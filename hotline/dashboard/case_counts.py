@@ -18,6 +18,7 @@ from django.db import connection
 from django.db.models import Count, ExpressionWrapper, Q, Sum
 from django.db.models.fields import BooleanField
 
+from hotline.dashboard import rollups
 from hotline.models import Case, CaseCount, Stage
 
 
@@ -60,9 +61,12 @@ SELECT count(*) FROM gone
 
 
 def compact() -> int:
-    """Fold the ledger into one row per key; returns the rows folded (0 on SQLite)."""
+    """Fold the ledger into one row per key, and the response rollups (`rollups.compact`, the
+    same kind of ledger, on the same schedule); returns the case-count rows folded (0 on SQLite)."""
     if connection.vendor != "postgresql":
         return 0
     with connection.cursor() as cursor:
         cursor.execute(_COMPACT)
-        return cursor.fetchone()[0]
+        folded = cursor.fetchone()[0]
+    rollups.compact()
+    return folded

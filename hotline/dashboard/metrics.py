@@ -14,6 +14,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
+from django.core.cache import cache
 from django.db import connection
 from django.db.models import (
     Avg,
@@ -35,7 +36,7 @@ from django.db.models import (
 from django.db.models.functions import TruncDate, TruncWeek
 from django.utils import timezone
 
-from hotline.dashboard import case_counts
+from hotline.dashboard import case_counts, rollups
 from hotline.desk.selectors import wait_aggregates
 from hotline.desk.sla import overdue_cutoff
 from hotline.intake.telegram.inbox import backlog as telegram_backlog
@@ -319,6 +320,28 @@ def _response_groups_postgresql(
     return groups
 
 
+def _response_groups_rolled_up(
+    period: Period, weekly: bool, now: datetime,
+) -> dict[str, dict[Any, ResponseStats]] | None:
+    """The tables from the hourly rollups (hotline/dashboard/rollups.py: exact counts,
+    percentiles within the bound stated there), or None when the period holds at most
+    DASHBOARD_EXACT_MAX_CASES cases: those are computed exactly, as cheap as the rollups."""
+    starts = _bucket_starts(period, weekly)
+    read = rollups.response_groups(period.start, period.end, now, starts)
+    if read is None or read[1] <= settings.DASHBOARD_EXACT_MAX_CASES:
+        return None
+    tables, _total = read
+    groups: dict[str, dict[Any, ResponseStats]] = {}
+    for name, rows in tables.items():
+        table = groups[name] = {}
+        for key, group in rows.items():
+            if name == "day":
+                key = timezone.localtime(starts[key - 1], starts[key - 1].tzinfo).date()
+            table[key] = ResponseStats(key=key, label="", **group.figures())
+    groups["operator"].pop(None, None)  # the cases nobody answered
+    return groups
+
+
 def _response_groups_portable(
     cases: QuerySet[Case], bucket: Any, now: datetime,
 ) -> dict[str, dict[Any, ResponseStats]]:
@@ -349,7 +372,9 @@ def response_figures(cases: QuerySet[Case], period: Period, now: datetime) -> Re
     """Response times overall, per operator (who answered first), channel, language and day."""
     weekly = period.days > 45
     if connection.vendor == "postgresql":
-        groups = _response_groups_postgresql(cases, period, weekly, now)
+        groups = _response_groups_rolled_up(period, weekly, now)
+        if groups is None:  # a small period (or rollups under another SLA): exact, from the cases
+            groups = _response_groups_postgresql(cases, period, weekly, now)
     else:
         zone = ZoneInfo(settings.TIME_ZONE)
         bucket = TruncWeek("received_at", tzinfo=zone) if weekly else TruncDate("received_at", tzinfo=zone)
@@ -414,9 +439,7 @@ def now_figures(now: datetime | None = None, counts: case_counts.CaseCounts | No
     """
     now = now or timezone.now()
     counts = counts or case_counts.current()
-    waits = (
-        Case.objects.filter(closed_at__isnull=True, awaiting_since__isnull=False).aggregate(**wait_aggregates(now))
-    )
+    waits = _waits(now)
     shift = (
         OperatorProfile.objects.filter(on_shift=True, user__is_active=True)
         .values("user_id", "user__username", "capacity").order_by("user__username")
@@ -433,6 +456,25 @@ def now_figures(now: datetime | None = None, counts: case_counts.CaseCounts | No
         unapplied_updates=unapplied.count, oldest_unapplied_since=unapplied.oldest,
         intake_late=unapplied.late(now),
     )
+
+
+def _waits(now: datetime) -> dict[str, Any]:
+    """Waiting, overdue, at risk and the longest wait among open cases. Shared by every
+    supervisor's dashboard for HEADER_COUNTS_CACHE_SECONDS, like the header's badges (the same
+    stated staleness; 0 counts every time): the range of `case_open_wait_idx` it reads is every
+    waiting case, 300,000 index entries and most of the page at a million cases."""
+    seconds = settings.HEADER_COUNTS_CACHE_SECONDS
+    if seconds > 0:
+        cached = cache.get(_WAITS_KEY)
+        if isinstance(cached, dict):
+            return cached
+    waits = Case.objects.filter(closed_at__isnull=True, awaiting_since__isnull=False).aggregate(**wait_aggregates(now))
+    if seconds > 0:
+        cache.set(_WAITS_KEY, waits, seconds)
+    return waits
+
+
+_WAITS_KEY = "hotline:dashboard-waits"
 
 
 FUNNEL = [Stage.NEW, Stage.ASSIGNED, Stage.IN_CONTACT, Stage.VERIFIED, Stage.PLANNING, Stage.SURRENDERED]

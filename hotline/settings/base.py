@@ -152,6 +152,13 @@ AUTO_ASSIGN_SWEEP_SECONDS = env.float("AUTO_ASSIGN_SWEEP_SECONDS", default=60)
 # The ledger of case counts (hotline/dashboard/case_counts.py) is folded this often: the
 # dashboard reads as many rows as changes since.
 CASE_COUNTS_COMPACT_SECONDS = env.float("CASE_COUNTS_COMPACT_SECONDS", default=300)
+# The header's counts (overdue, at risk, unassigned, notices) are cached per person this long,
+# and the dashboard's waiting figures for everyone: a badge or a "now" figure may lag by as much;
+# 0 counts on every page (hotline/desk/context_processors.py, hotline/dashboard/metrics.py).
+HEADER_COUNTS_CACHE_SECONDS = env.float("HEADER_COUNTS_CACHE_SECONDS", default=15)
+# The dashboard's response figures for a period of at most this many cases are computed exactly
+# from the cases; larger periods read the rollups (hotline/dashboard/rollups.py).
+DASHBOARD_EXACT_MAX_CASES = env.int("DASHBOARD_EXACT_MAX_CASES", default=20000)
 
 # --- intake: Telegram bot and REST intake API (docs/telegram.md) -----------------------------
 # The bot's token from BotFather; empty = no bot: outbound Telegram messages fail with a reason.

@@ -71,3 +71,4 @@ CACHES = {**CACHES, "live": {
 WHITENOISE_AUTOREFRESH = True  # no collectstatic in tests
 OTP_REQUIRED = True  # tests sign in with a real TOTP device (tests/factories.py: login)
 SILENCED_SYSTEM_CHECKS = ["axes.W001"]  # tests run in one process; the memory cache is shared by them
+HEADER_COUNTS_CACHE_SECONDS = 0  # every page counts: tests read the badges right after a change

@@ -226,8 +226,9 @@ def test_dashboard_query_count_is_constant(scenario, client, supervisor):
         sla_sweep()
     # 16 + the second factor's device: the response tables and the funnel are one statement
     # (GROUPING SETS), the header's counts are the dashboard's own "now" figures, and one
-    # indexed count of Telegram updates not yet applied.
-    assert count() == before == 17
+    # indexed count of Telegram updates not yet applied; + the hourly rollups (PostgreSQL), read
+    # first: a period this small is then computed exactly from the cases.
+    assert count() == before == (18 if connection.vendor == "postgresql" else 27)  # SQLite: one query per table
 
 
 def test_supervisors_are_warned_when_stored_telegram_updates_wait_for_a_worker(client, supervisor, settings):

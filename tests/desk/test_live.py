@@ -176,3 +176,21 @@ def test_a_lost_cache_means_one_more_render_never_one_less(client, commits, oper
     url = _poll_url(client.get(reverse("case", args=[case.pk])).content.decode(), "case-live")
     live._cache().delete(live.case_key(case.pk))
     assert client.get(url, **BACKGROUND).status_code == 200
+
+
+def test_cached_header_counts_never_outlive_the_first_poll_after_a_change(client, commits, operator, settings):
+    """With HEADER_COUNTS_CACHE_SECONDS on, a page may show counts from the cache, but its desk
+    poller starts from the version they were counted at: after a change, the first poll brings
+    the fresh counts (within DESK_POLL_SECONDS), however long the cache still holds."""
+    settings.HEADER_COUNTS_CACHE_SECONDS = 600
+    login(client, operator)
+    client.get(reverse("queue"))  # counts cached at the current version
+    commits(receive)  # one more unassigned case: the desk version moves on
+    page = client.get(reverse("queue"))
+    assert page.context["header_counts"].unassigned == 0  # from the cache
+    response = client.get(_poll_url(page.content.decode(), "desk-live"), **BACKGROUND)
+    assert response.status_code == 200 and "1 unassigned" in response.content.decode()
+    # The poll's fresh counts are what the next page shows, and its poller is then up to date.
+    page = client.get(reverse("queue"))
+    assert page.context["header_counts"].unassigned == 1
+    assert client.get(_poll_url(page.content.decode(), "desk-live"), **BACKGROUND).status_code == 204

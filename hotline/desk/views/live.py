@@ -27,6 +27,7 @@ from django.views.decorators.http import require_GET
 
 from hotline.desk import live, services
 from hotline.desk.access import case_for
+from hotline.desk.context_processors import remember_header_counts
 from hotline.desk.selectors import header_counts, newly_owned
 from hotline.desk.views.case import case_context, live_context, live_ticket
 from hotline.errors import CaseNotFound
@@ -73,9 +74,11 @@ def desk_live(request: HttpRequest) -> HttpResponse:
         return HttpResponse(status=404)
     started = time.time()
     since = _since(request.GET.get("since", ""))
+    counts = header_counts(actor)
+    remember_header_counts(actor, counts, version)  # the pages opened next reuse them
     context = {
         "live_desk_version": version, "live_desk_since": f"{started:.3f}", "live_desk_seconds": live.DESK_POLL_SECONDS,
-        "header_counts": header_counts(actor), "is_supervisor": is_supervisor(actor),
+        "header_counts": counts, "is_supervisor": is_supervisor(actor),
         "newly_owned": newly_owned(actor, since) if since is not None else [], "oob": True,
     }
     response = render(request, "hotline/_desk_live.html", context)

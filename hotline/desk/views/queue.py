@@ -6,6 +6,8 @@ A refused form (take next, a row's Take, the inbound call) re-renders the queue 
 
 from __future__ import annotations
 
+from typing import Any
+
 from django import forms
 from django.contrib import messages
 from django.core.paginator import Paginator
@@ -18,7 +20,7 @@ from django.views.decorators.http import require_GET, require_POST
 from hotline.desk import ownership, services
 from hotline.desk.access import may_manage
 from hotline.desk.forms import ActionForm, CallLogForm, QueueFilterForm
-from hotline.desk.selectors import queue_cases, queue_rows
+from hotline.desk.selectors import queue_cases, queue_rows, queue_total
 from hotline.desk.views._common import as_page, perform
 from hotline.errors import InvalidTransition
 from hotline.models import Case
@@ -27,6 +29,16 @@ QUEUE_PAGE_SIZE = 50
 # How often the queue table refreshes itself (htmx polling), in seconds: the time left on each
 # row. Changes refresh it within desk/live.py's DESK_POLL_SECONDS (the `desk-changed` event).
 QUEUE_REFRESH_SECONDS = 60
+
+
+class CountedPaginator(Paginator):
+    """A paginator told its total (the ledger's count, `selectors.queue_total`) instead of
+    running COUNT(*) over the list; with None it counts as usual."""
+
+    def __init__(self, object_list: Any, per_page: int, *, total: int | None = None) -> None:
+        super().__init__(object_list, per_page)
+        if total is not None:
+            self.__dict__["count"] = total  # the cached_property's slot
 
 
 def _shown_query(request: HttpRequest, query: QueryDict | None) -> QueryDict:
@@ -44,8 +56,10 @@ def queue_page(
     shown = _shown_query(request, query)
     filter_form = QueueFilterForm(shown)
     scope = filter_form.chosen_scope()
-    page = Paginator(
-        queue_cases(request.user, scope=scope, filters=filter_form.filters()), QUEUE_PAGE_SIZE,
+    filters = filter_form.filters()
+    page = CountedPaginator(
+        queue_cases(request.user, scope=scope, filters=filters), QUEUE_PAGE_SIZE,
+        total=queue_total(request.user, scope=scope, filters=filters),
     ).get_page(shown.get("page"))
     page.object_list = queue_rows(request.user, page.object_list)  # names, previews: the page's rows only
     without_page = shown.copy()
