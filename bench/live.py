@@ -134,7 +134,6 @@ def _pages(count: int) -> list[tuple[str, str, str, int]]:
     """(session cookie, case poll URL, desk poll URL, case id) for `count` open pages: up to three tabs
     per benchmark operator (as many operators as it takes), each on a case they own."""
     from django.contrib.auth.models import User
-    from django.test import Client
     from django.urls import reverse
 
     from hotline.desk import live
@@ -146,9 +145,7 @@ def _pages(count: int) -> list[tuple[str, str, str, int]]:
     for user in operators:
         if len(pages) >= count:
             break
-        client = Client(HTTP_HOST="localhost")
-        client.force_login(user)
-        cookie = client.cookies["sessionid"].value
+        cookie = measure.session_cookie(user)
         for case_id in Case.objects.filter(owner=user, closed_at__isnull=True).order_by("pk").values_list(
                 "pk", flat=True)[:min(3, count - len(pages))]:
             case_url = (f"{reverse('case_live', args=[case_id])}?v={live.case_version(case_id)}"

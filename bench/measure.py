@@ -298,3 +298,25 @@ def signed_in_client(username: str):
     otp_login(request, AuthenticatorDevice.objects.get(user=user, confirmed=True))
     request.session.save()
     return client
+
+
+def session_cookie(user) -> str:
+    """A session cookie for `user` in the bench settings (cookie `sessionid`), past the second
+    factor when the user has an authenticator (bench_staff gave one): the polling and search
+    benchmarks' clients, which measure the pages, not the sign-in."""
+    from django.http import HttpRequest
+    from django.test import Client
+    from django_otp import login as otp_login
+
+    from operators.models import AuthenticatorDevice
+
+    client = Client(HTTP_HOST="localhost")
+    client.force_login(user)
+    device = AuthenticatorDevice.objects.filter(user=user, confirmed=True).first()
+    if device is not None:
+        request = HttpRequest()
+        request.session = client.session
+        request.user = user
+        otp_login(request, device)
+        request.session.save()
+    return client.cookies["sessionid"].value

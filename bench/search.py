@@ -93,15 +93,12 @@ def _queries(n: int) -> dict[str, str]:
 
 def _session_cookie(username: str) -> str:
     from django.contrib.auth.models import User
-    from django.test import Client
 
     from operators.models import OperatorProfile
 
     user = User.objects.get(username=username)
     OperatorProfile.objects.filter(user=user).update(ui_language="en")
-    client = Client(HTTP_HOST="localhost")
-    client.force_login(user)
-    return client.cookies["sessionid"].value
+    return measure.session_cookie(user)
 
 
 def _timed_http(port: int, cookie: str, text: str, repeat: int) -> tuple[list[float], int]:

@@ -33,7 +33,7 @@ from django.utils import timezone
 from django.utils.translation import gettext, ngettext
 
 from hotline import queueing
-from hotline.desk.access import case_for, cases_visible_to, require_manage
+from hotline.desk.access import case_for, open_cases_in_scope, require_manage
 from hotline.desk.guards import lock_profile, lock_profiles, record_events, require_open
 from hotline.desk.selectors import queue_order
 from hotline.errors import InvalidInput, InvalidTransition, OverCapacity
@@ -152,7 +152,7 @@ def case_take(*, actor: User, case_id: int) -> Case:
 
 def _waiting_for(actor: User, profile: OperatorProfile) -> tuple[QuerySet[Case], QuerySet[Case]]:
     """The unassigned open cases the actor sees, and those of them in a language they speak."""
-    waiting = cases_visible_to(actor).filter(owner__isnull=True, closed_at__isnull=True)
+    waiting = open_cases_in_scope(actor, "unassigned")  # without the visibility rule's OR (issue 18)
     languages = list(profile.languages.values_list("code", flat=True))
     return waiting, waiting.filter(language__in=[*languages, ""]) if languages else waiting
 
