@@ -52,6 +52,10 @@ logger = logging.getLogger(__name__)
 WAKE_KEY = "telegram:inbox:wake"
 BATCH = 200  # pending updates claimed and applied together, in one transaction
 POLL_INTERVAL_SECONDS = 0.05
+# A waiting drain that claimed a partial batch lets the next one fill this long: under a steady
+# stream, claiming at once would pay a batch's fixed statements (about 25) for a few updates
+# each time, taking the cores the webhook needs (docs/notes/perf-intake.md).
+FILL_SECONDS = 0.05
 DRAIN_LIMIT_SECONDS = 30.0  # a drain hands over to a fresh task after this long
 MAX_ATTEMPTS = 5  # database errors applying one update before it is given up (see process_one)
 
@@ -111,6 +115,8 @@ def process_pending(*, poll_seconds: float = 0.0) -> list[Outcome]:
             if time.monotonic() - started >= poll_seconds:
                 return outcomes
             time.sleep(POLL_INTERVAL_SECONDS)
+        elif poll_seconds and claimed < BATCH:
+            time.sleep(FILL_SECONDS)
 
 
 # Serialises the claiming of batches (a PostgreSQL advisory lock held only while a batch is
@@ -165,9 +171,9 @@ def _parsed(row: TelegramUpdate) -> Parsed | None:
         return None
 
 
-def _process_batch(later: set[int]) -> tuple[list[Outcome], bool]:
+def _process_batch(later: set[int]) -> tuple[list[Outcome], int]:
     """Claim up to BATCH pending updates and handle them in one transaction; (what they became,
-    whether any was claimed). The set-based path first (apply.apply_parsed); when it fails,
+    how many were claimed). The set-based path first (apply.apply_parsed); when it fails,
     each update alone in the same transaction, its locks still held (_handle_alone); when even
     the claim meets a database error (a lock held elsewhere), each update in its own
     transaction, as a drain did before batches (process_one)."""
@@ -181,7 +187,7 @@ def _process_batch(later: set[int]) -> tuple[list[Outcome], bool]:
                 items = [_parsed(row) for row in rows]
                 lock_contacts([item for item in items if item is not None])
             if not rows:
-                return [], False
+                return [], 0
             quiet = flood.over_limit_many([item.update if item else {} for item in items])
             outcomes = _handle(rows, items, quiet)
             _mark(rows, outcomes)
@@ -189,13 +195,13 @@ def _process_batch(later: set[int]) -> tuple[list[Outcome], bool]:
         _unclaim(held)
         if not ids:
             raise
-        return _one_by_one(ids, later), True
+        return _one_by_one(ids, later), len(ids)
     finally:
         _unclaim(held)
     for row in rows:
         if outcomes.get(row.pk) is None:
             later.add(row.pk)
-    return [outcomes[row.pk] for row in rows if outcomes.get(row.pk) is not None], True
+    return [outcomes[row.pk] for row in rows if outcomes.get(row.pk) is not None], len(rows)
 
 
 def _handle(rows: list[TelegramUpdate], items: list[Parsed | None], quiet: list[bool]) -> dict[int, Outcome | None]:
