@@ -58,11 +58,12 @@ from typing import Any
 
 try:
     from bench import generate
+    from bench.measure import free_port
 except ImportError:  # run as a script
     import generate  # type: ignore[no-redef]
+    from measure import free_port  # type: ignore[no-redef]
 
 ROOT = Path(__file__).resolve().parent.parent
-PORTS = range(8400, 8500)
 WORKERS = 4
 THREADS = 16
 COUNT = 2000
@@ -73,17 +74,6 @@ BOT_TOKEN = "700000001:BENCH-token"
 # Far above any id the dataset or a test uses, so a benchmark never meets a stored update.
 FIRST_UPDATE_ID = 9_000_000_000
 FIRST_CHAT_ID = 8_000_000_000
-
-
-def free_port() -> int:
-    for port in PORTS:
-        with socket.socket() as sock:
-            try:
-                sock.bind(("127.0.0.1", port))
-            except OSError:
-                continue
-            return port
-    raise RuntimeError("No free port in 8400-8499.")
 
 
 def _stop(process: subprocess.Popen) -> None:
