@@ -102,7 +102,7 @@ def test_no_csp_violation_on_any_page_nor_after_boosted_posts(
     talking = desk["talking"]
     for path in ("/", "/?scope=unassigned", "/?scope=all", f"/cases/{talking.pk}/", "/dashboard/",
                  "/operators/team/", "/canned/", "/audit/", "/operators/preferences/", "/operators/security/",
-                 f"/operators/team/{desk['olena'].pk}/deactivate/"):
+                 f"/operators/team/{desk['olena'].pk}/deactivate/", f"/search/?q=%23{talking.pk}"):
         with evidence.step(f"open {path}"):
             assert page.goto(base + path).status == 200
     with evidence.step("boosted posts: a reply, a note, a refused advance"):
@@ -124,9 +124,9 @@ def test_no_csp_violation_on_any_page_nor_after_boosted_posts(
 
 PAGES_BY_ROLE = {
     "olena": ["/", "/?scope=unassigned", "/cases/{talking}/", "/cases/{planning}/", "/operators/preferences/",
-              "/operators/security/"],
+              "/operators/security/", "/search/?q=%23{talking}"],
     "sofia": ["/?scope=all", "/dashboard/", "/operators/team/", "/canned/", "/audit/",
-              "/operators/team/{olena}/deactivate/", "/cases/{talking}/"],
+              "/operators/team/{olena}/deactivate/", "/cases/{talking}/", "/search/?q=%23{planning}"],
 }
 
 
