@@ -96,18 +96,10 @@ def contact_digests(contact: Contact) -> set[tuple[str, str]]:
     return keys
 
 
-def index_contact(contact: Contact, *, fresh: bool = False) -> None:
-    """Replace the contact's keys with those of its current values (`fresh`: it has none yet).
-    Inside the caller's transaction: the keys change with the values they stand for."""
-    if not fresh:
-        ContactSearchKey.objects.filter(contact=contact).delete()
-    ContactSearchKey.objects.bulk_create(
-        ContactSearchKey(contact=contact, kind=kind, digest=value) for kind, value in sorted(contact_digests(contact))
-    )
-
-
 def index_contacts(contacts: Iterable[Contact]) -> int:
-    """Rebuild the keys of many contacts (search_index_build): two statements per batch."""
+    """Replace the keys of many contacts with those of their current values (intake, for new
+    and renamed contacts; search_index_build): two statements. Inside the caller's
+    transaction: the keys change with the values they stand for."""
     contacts = list(contacts)
     ContactSearchKey.objects.filter(contact__in=contacts).delete()
     rows = [

@@ -179,9 +179,11 @@ def contacts_lock_many(
         ], ignore_conflicts=True)
         created = _contacts_locked(missing)
         for key, contact in created.items():
-            contact.is_new = True  # type: ignore[attr-defined]  # _receive indexes it for search
             # What was just written (the load deferred it): search indexes a phone's digits.
             contact.identifier = identity.normalise_identifier(key[0], first[key].identifier)
+        # Findable from the moment they exist, whichever path created them (the inbox creates
+        # them while it claims a batch): two statements.
+        search.index_contacts(created.values())
         found |= created
     return found
 
@@ -278,10 +280,8 @@ def _receive(requests: Sequence[IncomingRequest], *, actor: User | None, assign:
             first_with_key[key] = i
         fresh.append(i)
     renamed = _contacts_refresh(contacts, [(keys[i], requests[i]) for i in fresh])
-    # Search keys (desk/search.py) follow a new contact's or a new name's values: two statements.
-    to_index = {c.pk: c for c in [*renamed, *(c for c in contacts.values() if getattr(c, "is_new", False))]}
-    if to_index:
-        search.index_contacts(to_index.values())
+    if renamed:  # search keys (desk/search.py) follow a new name or username: two statements
+        search.index_contacts(renamed)
 
     per_contact: dict[int, list[int]] = {}
     for i in fresh:

@@ -182,3 +182,18 @@ def test_a_telegram_username_is_captured_at_intake_and_found(client, supervisor,
     login(client, supervisor)
     case_id = contact.cases.get().pk
     assert _found(client, "@bohdan_t") == [case_id] == _found(client, "ткаченко богдан")
+
+
+def test_a_telegram_person_without_a_username_is_found_by_name(client, supervisor, telegram_settings):
+    """The inbox creates the contact while it claims the batch, before the request is stored:
+    its name is indexed then, not only when a later request renames it."""
+    from hotline.intake.telegram import inbox
+    from tests import telegram
+
+    sender = telegram.person(777002, first_name="Остап", last_name="Гнатюк")
+    assert telegram.post(client, telegram.message_update(777002, sender=sender, text="Хочу")).status_code == 200
+    inbox.process_pending()
+    contact = Contact.objects.get()
+    assert contact.username == ""
+    login(client, supervisor)
+    assert _found(client, "гнатюк") == [contact.cases.get().pk]

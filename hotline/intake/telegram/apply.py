@@ -103,6 +103,7 @@ def lock_contacts(items: Sequence[Parsed]) -> None:
             requests.append(services.IncomingRequest(
                 channel=Channel.TELEGRAM, identifier=action.sender.chat_id, text="",
                 display_name=action.sender.display_name, language=action.sender.language, received_at=at,
+                username=action.sender.username,
             ))
         elif (chat := _chat_of(action)) is not None:
             existing.append((Channel.TELEGRAM, chat))
