@@ -84,12 +84,6 @@ def apply_update(update: dict[str, Any], *, quiet: bool | None = None) -> Outcom
     return apply_parsed([parsed], [verdict])[0].outcome
 
 
-def apply_updates(updates: Sequence[dict[str, Any]]) -> list[Applied]:
-    """Apply updates in order in the caller's transaction, the flood counted in one round trip."""
-    parsed = [parse(update) for update in updates]
-    return apply_parsed(parsed, flood.over_limit_many(updates))
-
-
 def lock_contacts(items: Sequence[Parsed]) -> None:
     """Find or create, and lock, the contacts these updates are about (desk.services.contacts_lock_many):
     the inbox takes them while it claims a batch, so a later batch touching the same chat
