@@ -57,6 +57,12 @@ def media_record_read(*, actor: User, media: MessageMedia) -> bool:
     return True
 
 
+def safe_filename(filename: str) -> str:
+    """A file name fit for a header and a page: printable, no path or quote, at most 120
+    characters (the end, where the extension is); "" when nothing is left."""
+    return "".join(ch for ch in filename if ch.isprintable() and ch not in '/\\"')[-120:].strip()
+
+
 def outbound_label(kind: str, filename: str) -> str:
     """The body of a file sent without a caption: what the timeline shows; never sent as a caption."""
     return f"[{'photo' if kind == MediaKind.PHOTO else 'document'}: {filename}]"
@@ -86,7 +92,7 @@ def case_send_file(
     caption = caption.strip()
     if len(caption) > 1024:
         raise InvalidInput(gettext("A caption can be at most 1024 characters (Telegram's limit)."), field="caption")
-    name = "".join(ch for ch in filename if ch.isprintable() and ch not in '/\\"')[-120:].strip() or "file"
+    name = safe_filename(filename) or "file"
     stored = files.store(chunks, folder="sent")
     sniffed = filetype.guess(stored.head) if stored.head else None
     mime = sniffed.mime if sniffed is not None else "application/octet-stream"

@@ -32,9 +32,9 @@ _RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
 
 
 def _filename(media: MessageMedia) -> str:
-    name = "".join(ch for ch in (media.filename or "") if ch.isprintable() and ch not in '/\\"').strip()
+    name = desk_media.safe_filename(media.filename or "")
     if name:
-        return name[-120:]
+        return name
     extension = mimetypes.guess_extension(media.sniffed_mime or "") or ".bin"
     return f"{media.kind}-{media.pk}{extension}"
 
