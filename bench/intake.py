@@ -46,7 +46,6 @@ import itertools
 import json
 import os
 import random
-import signal
 import socket
 import statistics
 import subprocess
@@ -58,10 +57,10 @@ from typing import Any
 
 try:
     from bench import generate
-    from bench.measure import free_port
+    from bench.measure import free_port, stop_process
 except ImportError:  # run as a script
     import generate  # type: ignore[no-redef]
-    from measure import free_port  # type: ignore[no-redef]
+    from measure import free_port, stop_process  # type: ignore[no-redef]
 
 ROOT = Path(__file__).resolve().parent.parent
 WORKERS = 4
@@ -74,16 +73,6 @@ BOT_TOKEN = "700000001:BENCH-token"
 # Far above any id the dataset or a test uses, so a benchmark never meets a stored update.
 FIRST_UPDATE_ID = 9_000_000_000
 FIRST_CHAT_ID = 8_000_000_000
-
-
-def _stop(process: subprocess.Popen) -> None:
-    if process.poll() is None:
-        os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
 
 
 def apply_rate(redis_url: str, log: Path, *, limit_s: float = TIME_LIMIT_S) -> float:
@@ -122,7 +111,7 @@ def apply_rate(redis_url: str, log: Path, *, limit_s: float = TIME_LIMIT_S) -> f
             left = pending.count()
         seconds = time.perf_counter() - started
     finally:
-        _stop(worker)
+        stop_process(worker)
         pending.delete()  # benchmark updates left by a time-limited drain: not worth keeping
     return (backlog - left) / seconds
 
@@ -159,7 +148,7 @@ class Server:
         raise RuntimeError("gunicorn did not start listening in time.")
 
     def stop(self) -> None:
-        _stop(self.process)
+        stop_process(self.process)
 
 
 _update_ids = itertools.count(FIRST_UPDATE_ID + int(time.time()) % 1_000_000 * 1000)
@@ -287,7 +276,7 @@ class Worker:
             time.sleep(0.2)
 
     def stop(self) -> None:
-        _stop(self.process)
+        stop_process(self.process)
 
 
 class Traffic:

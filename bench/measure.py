@@ -92,7 +92,8 @@ def production_env() -> dict[str, str]:
     }
 
 
-def _stop(process: subprocess.Popen) -> None:
+def stop_process(process: subprocess.Popen) -> None:
+    """End a server or worker started in its own session, and its children."""
     if process.poll() is None:
         os.killpg(process.pid, signal.SIGTERM)
         try:
@@ -148,7 +149,7 @@ class WebServer:
         return [int(pid) for pid in children.read_text().split()] if children.exists() else []
 
     def stop(self) -> None:
-        _stop(self.process)
+        stop_process(self.process)
 
     def __enter__(self) -> WebServer:
         return self

@@ -91,7 +91,7 @@ def worker_rss(n: int) -> float:
         children = Path(f"/proc/{worker.pid}/task/{worker.pid}/children").read_text().split()
         return max(measure.peak_rss_mib(pid) for pid in [worker.pid, *map(int, children)])
     finally:
-        measure._stop(worker)
+        measure.stop_process(worker)
 
 
 def run(n: int, **_: object) -> dict[str, float]:
