@@ -10,8 +10,10 @@ request, whatever the view:
 - otherwise the body is read whole before Django sees it, and the read ends after
   REQUEST_BODY_TIMEOUT_SECONDS: a client that declares more than it sends (or trickles it)
   gets 408 instead of holding a worker until gunicorn's --timeout kills it. The deadline needs
-  the connection's socket, which gunicorn gives (`gunicorn.socket`); a watchdog timer shuts
-  its read side at the deadline, which ends a blocked read at once, however the bytes trickle.
+  the connection's socket, which gunicorn gives (`gunicorn.socket`); a watchdog shuts its read
+  side at the deadline, which ends a blocked read at once, however the bytes trickle. One
+  watchdog thread per process watches every read (starting a timer thread per request cost
+  the webhook about a tenth of its time; docs/notes/perf-intake.md).
 
 `parse_json` is the one JSON reader of the intake endpoints: a body nested deeper than
 MAX_JSON_DEPTH is refused as a clear 400 (Python's parser would raise RecursionError, a 500,
@@ -21,9 +23,12 @@ at about a thousand levels, and every later walk of the value would too).
 from __future__ import annotations
 
 import contextlib
+import heapq
 import io
+import itertools
 import json
 import logging
+import os
 import re
 import socket
 import threading
@@ -120,6 +125,60 @@ def _stop_reading(sock: socket.socket) -> None:
         sock.shutdown(socket.SHUT_RD)
 
 
+class Watchdog:
+    """Ends reads that pass their deadline: one thread for every read of the process.
+
+    `watch` returns a ticket and `release` ends the watch; a read released before its deadline
+    is never touched, since both happen under one lock. The thread is started on first use
+    (and again in a forked child, where it does not exist)."""
+
+    GRAIN = 0.05  # seconds a deadline may be overrun, so that many end in one wake-up
+
+    def __init__(self) -> None:
+        self._changed = threading.Condition()
+        self._deadlines: list[tuple[float, int]] = []  # a heap; released tickets stay until due
+        self._watched: dict[int, socket.socket] = {}
+        self._tickets = itertools.count()
+        self._owner = 0  # the process whose thread runs
+
+    def watch(self, sock: socket.socket, timeout: float) -> int:
+        ticket = next(self._tickets)
+        deadline = time.monotonic() + timeout
+        with self._changed:
+            if self._owner != os.getpid():
+                self._owner = os.getpid()
+                self._deadlines, self._watched = [], {}
+                threading.Thread(target=self._run, name="body-watchdog", daemon=True).start()
+            earliest = self._deadlines[0][0] if self._deadlines else None
+            heapq.heappush(self._deadlines, (deadline, ticket))
+            self._watched[ticket] = sock
+            if earliest is None or deadline < earliest:
+                self._changed.notify()
+        return ticket
+
+    def release(self, ticket: int) -> None:
+        with self._changed:
+            self._watched.pop(ticket, None)
+
+    def _run(self) -> None:
+        with self._changed:
+            while True:
+                if not self._deadlines:
+                    self._changed.wait()
+                    continue
+                now = time.monotonic()
+                while self._deadlines and self._deadlines[0][0] <= now:
+                    _, ticket = heapq.heappop(self._deadlines)
+                    sock = self._watched.pop(ticket, None)
+                    if sock is not None:
+                        _stop_reading(sock)
+                if self._deadlines:
+                    self._changed.wait(self._deadlines[0][0] - now + self.GRAIN)
+
+
+_watchdog = Watchdog()
+
+
 class BoundedBodies:
     """WSGI middleware: see the module's docstring."""
 
@@ -163,10 +222,7 @@ class BoundedBodies:
     def _read(stream: Any, length: int, sock: socket.socket | None, timeout: float) -> tuple[bytes, bool]:
         """Read `length` bytes; (what arrived, True if the deadline ended the read first)."""
         deadline = time.monotonic() + timeout
-        watchdog = threading.Timer(timeout, _stop_reading, args=(sock,)) if sock is not None else None
-        if watchdog is not None:
-            watchdog.daemon = True
-            watchdog.start()
+        ticket = _watchdog.watch(sock, timeout) if sock is not None else None
         buffer = bytearray()
         try:
             while len(buffer) < length:
@@ -178,7 +234,7 @@ class BoundedBodies:
                     break
                 buffer += chunk
         finally:
-            if watchdog is not None:
-                watchdog.cancel()
+            if ticket is not None:
+                _watchdog.release(ticket)
         late = len(buffer) < length and time.monotonic() >= deadline
         return bytes(buffer), late

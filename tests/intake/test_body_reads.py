@@ -14,7 +14,7 @@ import time
 
 import pytest
 
-from hotline.intake.bodies import BoundedBodies, largest_body
+from hotline.intake.bodies import BoundedBodies, Watchdog, largest_body
 from hotline.models import TelegramUpdate
 from tests.processes import subprocess_env, web_server
 
@@ -77,6 +77,32 @@ def test_a_content_length_that_is_not_a_number_is_refused_400(length):
 
 
 # --- against gunicorn -------------------------------------------------------------------------------
+
+
+def test_the_watchdog_ends_a_blocked_read_at_its_deadline_and_spares_a_released_one():
+    """One thread for every read: a read past its deadline ends (recv returns b""), one released
+    in time is untouched even after its deadline, and a later, earlier deadline is not delayed
+    by an earlier, later one."""
+    watchdog = Watchdog()
+    late_ours, late_theirs = socket.socketpair()
+    spared_ours, spared_theirs = socket.socketpair()
+    slow_ours, slow_theirs = socket.socketpair()
+    with late_ours, late_theirs, spared_ours, spared_theirs, slow_ours, slow_theirs:
+        watchdog.watch(slow_ours, 30)  # never due within this test
+        watchdog.release(watchdog.watch(spared_ours, 0.2))
+        late = watchdog.watch(late_ours, 0.3)
+        started = time.monotonic()
+        late_ours.settimeout(5)
+        assert late_ours.recv(10) == b""  # blocked until the watchdog shut the read side
+        assert 0.25 < time.monotonic() - started < 2
+        watchdog.release(late)
+        time.sleep(0.1)
+        spared_theirs.sendall(b"still read")
+        spared_ours.settimeout(1)
+        assert spared_ours.recv(10) == b"still read"
+        slow_theirs.sendall(b"x")
+        slow_ours.settimeout(1)
+        assert slow_ours.recv(1) == b"x"  # not shut: its deadline is 30 s away
 
 
 def _raw(url: str, head: bytes, parts: list[tuple[bytes, float]] = (), *, wait: float = 25) -> bytes:

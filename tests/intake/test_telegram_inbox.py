@@ -8,6 +8,7 @@ visible. The wake-up is published to the real Redis and counted there.
 
 from __future__ import annotations
 
+import base64
 import json
 import threading
 import time
@@ -16,6 +17,7 @@ from datetime import timedelta
 import pytest
 import redis
 import time_machine
+from django.core.cache import cache
 from django.db import connection
 from django.utils import timezone
 
@@ -107,21 +109,62 @@ def test_the_backlog_counts_unapplied_updates_and_says_when_it_is_late(settings)
 
 
 @pytest.mark.redis
-def test_the_worker_is_woken_once_per_window_across_requests(settings):
-    """Counted in the real broker: the first wake-up publishes, the next ones in the window
-    do not, and the first after the window publishes again."""
+def test_the_worker_is_woken_once_per_window_across_processes(settings, monkeypatch):
+    """Counted in the real broker: the first wake-up of a window publishes; later ones in the
+    window do not, in this process (no cache call) or in another (it finds the window's key);
+    the first of the next window publishes again."""
     settings.TELEGRAM_INBOX_WINDOW_SECONDS = 1
     queue = redis.Redis.from_url(settings.CELERY_BROKER_URL)
     app.control.purge()
-    for _ in range(5):
+    cache.clear()
+    window = time.time() // 1 + 10  # a window of the near future no earlier test has used
+    monkeypatch.setattr(inbox, "_covered_window", None)
+    with time_machine.travel(window + 0.1, tick=False):
+        for _ in range(5):
+            inbox.wake()
+    assert queue.llen("intake") == 1
+    monkeypatch.setattr(inbox, "_covered_window", None)  # another web process, same window
+    with time_machine.travel(window + 0.9, tick=False):
         inbox.wake()
     assert queue.llen("intake") == 1
-    time.sleep(1.2)
-    inbox.wake()
-    inbox.wake()
+    with time_machine.travel(window + 1.0, tick=False):  # the next window
+        inbox.wake()
+        inbox.wake()
     assert queue.llen("intake") == 2
     [task, _] = [json.loads(raw) for raw in queue.lrange("intake", 0, -1)]
     assert task["headers"]["task"] == "hotline.tasks.telegram_process_updates_task"
+    _args, kwargs, _embed = json.loads(base64.b64decode(task["body"]))
+    assert kwargs == {"poll_seconds": 1.5}  # the drain outlives its window
+    app.control.purge()
+
+
+class CountedCache:
+    """The project's cache, with its calls counted (each call still reaches it)."""
+
+    def __init__(self, inner):
+        self.inner, self.calls = inner, 0
+
+    def add(self, *args, **kwargs):
+        self.calls += 1
+        return self.inner.add(*args, **kwargs)
+
+
+@pytest.mark.redis
+def test_a_process_that_saw_a_window_makes_no_cache_call_in_it(settings, monkeypatch):
+    """The webhook's saving: within a window only the first wake-up of a process asks the cache."""
+    settings.TELEGRAM_INBOX_WINDOW_SECONDS = 1
+    app.control.purge()
+    counted = CountedCache(cache)
+    monkeypatch.setattr(inbox, "cache", counted)
+    monkeypatch.setattr(inbox, "_covered_window", None)
+    window = time.time() // 1 + 20
+    with time_machine.travel(window + 0.2, tick=False):
+        for _ in range(50):
+            inbox.wake()
+    assert counted.calls == 1
+    with time_machine.travel(window + 1.2, tick=False):
+        inbox.wake()
+    assert counted.calls == 2
     app.control.purge()
 
 

@@ -7,13 +7,15 @@ worker then turns the stored update into requests, edits, triage answers
 (hotline/intake/telegram/apply.py), up to BATCH updates per transaction (docs/notes/perf-intake.md),
 and clears the raw payloads.
 
-Waking the worker costs one cache `add` per update: the first update of a window
-(TELEGRAM_INBOX_WINDOW_SECONDS) publishes one drain, and that drain keeps looking for new
-rows for a little longer than the window, so every update stored while the window's key
-exists is seen by it; the first update after the key expires publishes the next drain. If
-the publish is lost (Redis down, a worker killed), the periodic drain
-(TELEGRAM_INBOX_SWEEP_SECONDS) handles what is left: a stored update is never lost, only
-late, and `backlog()` shows supervisors how late.
+Waking the worker: time is cut into windows (TELEGRAM_INBOX_WINDOW_SECONDS, counted from
+the epoch). The first update stored in a window publishes one drain, chosen by a cache `add`
+of that window's key, and the drain keeps looking for new rows until half a second after its
+window has ended, so every update stored in the window is seen by it. A web process that has
+once seen a window's key (added or found) needs no cache call for the rest of that window: at
+most one cache round trip per process and window, instead of one per update, which was a
+tenth of the webhook's time (docs/notes/perf-intake.md). If the publish is lost (Redis down,
+a worker killed), the periodic drain (TELEGRAM_INBOX_SWEEP_SECONDS) handles what is left: a
+stored update is never lost, only late, and `backlog()` shows supervisors how late.
 """
 
 from __future__ import annotations
@@ -83,16 +85,29 @@ def accept(update_id: int, kind: str, body: str) -> bool:
     return stored
 
 
+# The last window this process knows a drain was published for (see the module).
+_covered_window: int | None = None
+
+
 def wake() -> None:
-    """Publish a drain unless one was published within the current window (see the module)."""
+    """Publish a drain unless one was published for the current window (see the module).
+
+    The drain polls from its start (after its window began) for a window and a half second,
+    so it looks again after the window has ended: an update committed in the window, before
+    this call, is claimed by it."""
+    global _covered_window
     window = settings.TELEGRAM_INBOX_WINDOW_SECONDS
+    current = int(time.time() // window)
+    if current == _covered_window:
+        return
     try:
-        first = cache.add(WAKE_KEY, 1, timeout=window)
+        first = cache.add(f"{WAKE_KEY}:{current}", 1, timeout=2 * window + 1)
     except Exception as exc:  # the cache is down: publish anyway (the broker may still answer)
         logger.warning("telegram inbox wake-up not debounced, cache unavailable (%s)", type(exc).__name__)
         first = True
     if first:
         queueing.publish_safely(queueing.PROCESS_UPDATES, (), {"poll_seconds": window + 0.5})
+    _covered_window = current
 
 
 def process_pending(*, poll_seconds: float = 0.0) -> list[Outcome]:
