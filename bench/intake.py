@@ -2,8 +2,8 @@
 gunicorn (4 sync workers) on PostgreSQL, against a bare view on the same stack that only
 parses the body and inserts one row (bench/bare.py).
 
-The load generator runs here, on loopback only: THREADS threads with one keep-alive
-connection each post a fixed number of updates (bounded in time too). Every update has a
+The load generator runs here, on loopback only: THREADS threads, one connection per POST
+(bench.intake.post), post a fixed number of updates (bounded in time too). Every update has a
 unique update_id; it is a text message from one of count/4 private chats, so a quarter of
 the updates open a case (and queue the acknowledgement for delivery) and the rest join one.
 The webhook stores each update and wakes a worker (hotline/intake/telegram/inbox.py); no worker
@@ -41,7 +41,6 @@ every round), the rest from chats that already have a case. Prints:
 from __future__ import annotations
 
 import argparse
-import http.client
 import itertools
 import json
 import os
@@ -151,6 +150,25 @@ class Server:
         stop_process(self.process)
 
 
+def post(port: int, path: str, body: bytes) -> int:
+    """POST one body on a connection of its own, as nginx does to gunicorn's sync workers
+    (which close after each answer); returns the status. Raw HTTP/1.1 rather than http.client:
+    the load generator shares the two cores with what it measures, and http.client's header
+    parsing cost about a tenth of a burst's CPU (docs/notes/perf-intake.md)."""
+    head = (
+        f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+        f"X-Telegram-Bot-Api-Secret-Token: {SECRET}\r\nContent-Length: {len(body)}\r\nConnection: close\r\n\r\n"
+    ).encode()
+    with socket.create_connection(("127.0.0.1", port), timeout=30) as conn:
+        conn.sendall(head + body)
+        answer = b""
+        while chunk := conn.recv(65536):
+            answer += chunk
+    if not answer.startswith(b"HTTP/1.1 ") or b"\r\n\r\n" not in answer:
+        return 0
+    return int(answer[9:12])
+
+
 _update_ids = itertools.count(FIRST_UPDATE_ID + int(time.time()) % 1_000_000 * 1000)
 _id_lock = threading.Lock()
 
@@ -168,23 +186,15 @@ def _update(chats: int) -> bytes:
 
 
 def blast(port: int, path: str, count: int, *, chats: int, threads: int = THREADS) -> tuple[float, int]:
-    """Post `count` updates from `threads` keep-alive connections; (updates per second, errors)."""
+    """Post `count` updates from `threads` threads; (updates per second, errors)."""
     remaining = itertools.count()
     errors = [0]
     deadline = time.monotonic() + TIME_LIMIT_S
-    headers = {"Content-Type": "application/json", "X-Telegram-Bot-Api-Secret-Token": SECRET}
 
     def worker() -> None:
-        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-        try:
-            while next(remaining) < count and time.monotonic() < deadline:
-                conn.request("POST", path, body=_update(chats), headers=headers)
-                response = conn.getresponse()
-                response.read()
-                if response.status != 200:
-                    errors[0] += 1
-        finally:
-            conn.close()
+        while next(remaining) < count and time.monotonic() < deadline:
+            if post(port, path, _update(chats)) != 200:
+                errors[0] += 1
 
     started = time.perf_counter()
     pool = [threading.Thread(target=worker) for _ in range(threads)]
@@ -309,33 +319,25 @@ class Traffic:
 def post_many(
     port: int, path: str, count: int, body: Any, *, threads: int = THREADS, rate: float | None = None,
 ) -> tuple[float, int, dict[int, float]]:
-    """Post `count` bodies (`body()` -> (update_id, bytes)) from `threads` keep-alive connections,
+    """Post `count` bodies (`body()` -> (update_id, bytes)) from `threads` threads,
     as fast as they go or, with `rate`, each at its scheduled time (an open loop: a late answer
     does not slow the offer down). Returns (seconds, errors, wall-clock time of each POST)."""
     numbers = itertools.count()
     errors = [0]
     sent: dict[int, float] = {}
-    headers = {"Content-Type": "application/json", "X-Telegram-Bot-Api-Secret-Token": SECRET}
     started = time.perf_counter()
     deadline = time.monotonic() + TIME_LIMIT_S
 
     def worker() -> None:
-        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-        try:
-            while (n := next(numbers)) < count and time.monotonic() < deadline:
-                if rate is not None:
-                    wait = started + n / rate - time.perf_counter()
-                    if wait > 0:
-                        time.sleep(wait)
-                update_id, payload = body()
-                sent[update_id] = time.time()
-                conn.request("POST", path, body=payload, headers=headers)
-                response = conn.getresponse()
-                response.read()
-                if response.status != 200:
-                    errors[0] += 1
-        finally:
-            conn.close()
+        while (n := next(numbers)) < count and time.monotonic() < deadline:
+            if rate is not None:
+                wait = started + n / rate - time.perf_counter()
+                if wait > 0:
+                    time.sleep(wait)
+            update_id, payload = body()
+            sent[update_id] = time.time()
+            if post(port, path, payload) != 200:
+                errors[0] += 1
 
     pool = [threading.Thread(target=worker) for _ in range(threads)]
     for thread in pool:
