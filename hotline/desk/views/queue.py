@@ -19,6 +19,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from hotline.desk import ownership, services
 from hotline.desk.access import may_manage
+from hotline.desk.display import queue_rows_shown
 from hotline.desk.forms import ActionForm, CallLogForm, QueueFilterForm
 from hotline.desk.selectors import queue_cases, queue_rows, queue_total
 from hotline.desk.views._common import as_page, perform
@@ -61,11 +62,12 @@ def queue_page(
         queue_cases(request.user, scope=scope, filters=filters), QUEUE_PAGE_SIZE,
         total=queue_total(request.user, scope=scope, filters=filters),
     ).get_page(shown.get("page"))
-    page.object_list = queue_rows(request.user, page.object_list)  # names, previews: the page's rows only
+    # Names and previews for the page's rows only, then each row as shown (display.py: in Python).
+    rows = queue_rows_shown(queue_rows(request.user, page.object_list), owners=scope == "all")
     without_page = shown.copy()
     without_page.pop("page", None)
     context = {
-        "page": page, "scope": scope, "filter_form": filter_form, "query": without_page.urlencode(),
+        "page": page, "rows": rows, "scope": scope, "filter_form": filter_form, "query": without_page.urlencode(),
         "shown_query": shown.urlencode(), "refresh_seconds": QUEUE_REFRESH_SECONDS,
         "row_errors": {pk: form.non_field_errors() for pk, form in (row_errors or {}).items()},
     }
