@@ -22,7 +22,8 @@ def sla_state(case: Case) -> display.SlaView:
 @register.simple_tag
 def time_element(when: datetime | None, fmt: str = "short", *, text: str = "", title: bool = False) -> SafeString:
     """`<time datetime="ISO">` in the viewer's time zone (display.time_html). One conversion and
-    strftime: the `date` filter three times per row was a fifth of a queue page's rendering."""
+    strftime: with the `date` filter three times per <time>, the "all" queue page took 57.8 ms
+    in process at 100k, 49.2 ms with this tag (docs/notes/perf-pages.md)."""
     return display.time_html(when, fmt, text=text, title=title)
 
 
